@@ -1,0 +1,142 @@
+"""Reading a PoseGen checkpoint (a shard folder or a converted file) into merged, bare Wan weights.
+
+A checkpoint folder holds ``model_config.json`` and ``*.bin`` (or ``*.safetensors``) shards whose keys start
+with ``pipe.dit.``; a converted checkpoint is one ``.safetensors`` file with merged bare keys and the config
+in its metadata. Both end as a :class:`PoseGenCheckpoint`. Files are read through ComfyUI's own loader with
+``weights_only`` (never unrestricted pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .config import PoseGenConfig, parse_config, read_config_file
+from .errors import PoseGenInputError
+from .lora_merge import LoraMergeError, merge_lora, split_base_and_lora
+
+CONFIG_FILE = "model_config.json"
+SHARD_SUFFIXES = (".bin", ".safetensors", ".pt", ".pth")
+VARIANTS = ("base", "cond")
+
+# metadata keys of a converted single-file checkpoint
+META_FORMAT = "posegen_format"
+META_CONFIG = "posegen_model_config"
+META_VARIANT = "posegen_variant"
+META_SOURCE = "posegen_source"
+
+_VARIANT_IN_NAME = re.compile(r"(?:^|[-_.])(base|cond)(?:$|[-_.])", re.IGNORECASE)
+
+
+@dataclass
+class PoseGenCheckpoint:
+    config: PoseGenConfig
+    state_dict: dict[str, torch.Tensor]
+    variant: str | None  # "base" (segments), "cond" (transitions) or None when the files do not say
+    source: Path
+    lora_targets: list[str] = field(default_factory=list)
+
+
+def variant_from_name(name: str) -> str | None:
+    found = {m.lower() for m in _VARIANT_IN_NAME.findall(name)}
+    return found.pop() if len(found) == 1 else None
+
+
+def shard_files(folder: Path, input_name: str) -> list[Path]:
+    """The weight shards of a checkpoint folder, in PoseGen's load order (sorted by name)."""
+    shards = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SHARD_SUFFIXES)
+    if not shards:
+        raise PoseGenInputError(input_name, f"folder '{folder.name}' holds no weight shards.",
+                                f"*.bin or *.safetensors shards next to {CONFIG_FILE}")
+    for index_file in folder.glob("*.index.json"):
+        _check_shard_index(index_file, input_name)
+    return shards
+
+
+def _check_shard_index(index_file: Path, input_name: str) -> None:
+    try:
+        weight_map = json.loads(index_file.read_text(encoding="utf-8")).get("weight_map", {})
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise PoseGenInputError(input_name, f"shard index '{index_file.name}' is not valid JSON.") from exc
+    missing = sorted({f for f in weight_map.values() if not (index_file.parent / f).is_file()})
+    if missing:
+        raise PoseGenInputError(input_name, f"shard(s) {missing} listed in '{index_file.name}' are missing.",
+                                "every shard of the checkpoint in the folder")
+
+
+TensorFileReader = Callable[[str], tuple[dict[str, torch.Tensor], dict[str, str] | None]]
+
+
+def default_reader(path: str) -> tuple[dict[str, torch.Tensor], dict[str, str] | None]:
+    """ComfyUI's loader: safetensors via mmap, anything else with ``torch.load(weights_only=True)``."""
+    import comfy.utils
+
+    return comfy.utils.load_torch_file(path, safe_load=True, return_metadata=True)
+
+
+def _read_file(path: Path, reader: TensorFileReader, input_name: str) -> tuple[dict, dict | None]:
+    try:
+        state_dict, metadata = reader(str(path))
+    except Exception as exc:  # any decoder error means a damaged file; name it
+        raise PoseGenInputError(input_name, f"weight file '{path.name}' could not be read ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else 'no details'}).",
+                                "an intact .bin/.safetensors file (re-download it)") from exc
+    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise PoseGenInputError(input_name, f"'{path.name}' is not a flat tensor state dict.")
+    return state_dict, metadata
+
+
+def load_checkpoint(path: Path, input_name: str = "checkpoint",
+                    reader: TensorFileReader = default_reader) -> PoseGenCheckpoint:
+    """Load a checkpoint folder or converted file and merge its LoRA exactly as PoseGen does."""
+    path = Path(path)
+    if path.is_dir():
+        config = read_config_file(path / CONFIG_FILE, input_name)
+        raw: dict[str, torch.Tensor] = {}
+        for shard in shard_files(path, input_name):
+            shard_sd, _ = _read_file(shard, reader, input_name)
+            overlap = raw.keys() & shard_sd.keys()
+            if overlap:
+                raise PoseGenInputError(input_name, f"shard '{shard.name}' repeats {len(overlap)} tensors "
+                                        f"of an earlier shard (e.g. '{sorted(overlap)[0]}').")
+            raw.update(shard_sd)
+        variant = variant_from_name(path.name)
+    elif path.is_file():
+        raw, metadata = _read_file(path, reader, input_name)
+        metadata = metadata or {}
+        if META_CONFIG not in metadata:
+            raise PoseGenInputError(input_name, f"'{path.name}' carries no PoseGen model config in its metadata.",
+                                    "a PoseGen checkpoint folder or a file written by ConvertPoseGenCheckpoint")
+        try:
+            config = parse_config(json.loads(metadata[META_CONFIG]), input_name)
+        except json.JSONDecodeError as exc:
+            raise PoseGenInputError(input_name, f"'{path.name}' has a damaged model config in its metadata.") from exc
+        variant = metadata.get(META_VARIANT) or variant_from_name(path.stem)
+    else:
+        raise PoseGenInputError(input_name, f"'{path}' does not exist.", "a checkpoint folder or .safetensors file")
+
+    try:
+        base, lora = split_base_and_lora(raw)
+        targets = merge_lora(base, lora)
+    except LoraMergeError as exc:
+        raise PoseGenInputError(input_name, f"LoRA merge failed: {exc}.") from exc
+    return PoseGenCheckpoint(config=config, state_dict=base, variant=variant, source=path, lora_targets=targets)
+
+
+def resolve_variant(requested: str, detected: str | None, input_name: str = "variant") -> str:
+    """The variant to run: the user's choice, which must agree with what the files say."""
+    if requested == "auto":
+        return detected or "base"
+    if requested not in VARIANTS:
+        raise PoseGenInputError(input_name, f"'{requested}' is not a PoseGen variant.", f"one of {VARIANTS} or auto")
+    if detected is not None and detected != requested:
+        raise PoseGenInputError(
+            input_name, f"'{requested}' was requested but the checkpoint is the '{detected}' variant "
+            f"({'transition' if detected == 'cond' else 'segment'} model).",
+            f"variant '{detected}' or a '{requested}' checkpoint")
+    return requested

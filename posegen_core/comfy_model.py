@@ -1,0 +1,159 @@
+"""Turning a :class:`PoseGenCheckpoint` into a normal ComfyUI MODEL.
+
+The model is ComfyUI's WAN21 (I2V) built from the checkpoint's own config, with PoseGen's two extra patch
+embeddings attached to ComfyUI's ``WanModel`` and PoseGen's forward installed as an object patch on
+``diffusion_model._forward``. Everything else - device placement, dtype selection, offloading, LoRA
+patching, samplers - is ComfyUI's.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import comfy.conds
+import comfy.model_base
+import comfy.model_management
+import comfy.model_patcher
+import comfy.supported_models
+import comfy.utils
+import torch
+from torch import nn
+
+from .checkpoint import PoseGenCheckpoint
+from .conditioning import HAND_LATENT_KEY
+from .config import PoseGenConfig
+from .dit_forward import posegen_forward
+from .errors import PoseGenInputError
+
+POSEGEN_SAMPLING_SHIFT = 5.0  # PoseGen's FlowMatchScheduler shift (spec §7); stock Wan uses 8
+ATTACHMENT_KEY = "posegen"
+
+
+@dataclass(frozen=True)
+class PoseGenModelInfo:
+    """What later nodes need to know about a loaded PoseGen MODEL."""
+
+    config: PoseGenConfig
+    variant: str
+    source: str
+
+
+def attach_posegen_embeddings(wan: nn.Module, config: PoseGenConfig, device: torch.device | None) -> None:
+    """Add ``ref_patch_embedding`` and ``hand_patch_embedding`` under PoseGen's key names.
+
+    They use the same ComfyUI op class as Wan's own patch embedding and, like it, float32 storage.
+    """
+    conv = type(wan.patch_embedding)
+    patch = tuple(config.patch_size)
+
+    def patchify(in_ch: int) -> nn.Module:
+        return conv(in_ch, config.dim, kernel_size=patch, stride=patch, device=device, dtype=torch.float32)
+
+    wan.ref_patch_embedding = patchify(config.latent_channels)
+    if config.use_hand_proj:
+        wan.hand_patch_embedding = nn.Sequential(
+            patchify(config.latent_channels),
+            conv(config.dim, config.dim, kernel_size=1, stride=1, device=device, dtype=torch.float32),
+        )
+    elif config.use_hand:
+        wan.hand_patch_embedding = patchify(config.latent_channels)
+
+
+class PoseGenWan21(comfy.model_base.WAN21):
+    """ComfyUI's WAN21 I2V model plus PoseGen's extra embeddings and its hand-latent condition."""
+
+    def __init__(self, model_config: PoseGenWan21Config, device: torch.device | None = None) -> None:
+        super().__init__(model_config, image_to_video=True, device=device)
+        attach_posegen_embeddings(self.diffusion_model, model_config.posegen, device)
+
+    def extra_conds(self, **kwargs):
+        out = super().extra_conds(**kwargs)
+        hand = kwargs.get(HAND_LATENT_KEY)
+        if hand is not None:
+            out[HAND_LATENT_KEY] = comfy.conds.CONDRegular(self.process_latent_in(hand))
+        return out
+
+
+class PoseGenWan21Config(comfy.supported_models.WAN21_I2V):
+    sampling_settings = {"shift": POSEGEN_SAMPLING_SHIFT}
+
+    def __init__(self, config: PoseGenConfig) -> None:
+        super().__init__(config.comfy_unet_config())
+        self.posegen = config
+
+    def get_model(self, state_dict, prefix="", device=None):
+        return PoseGenWan21(self, device=device)
+
+
+def _check_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor], input_name: str) -> None:
+    """PoseGen loads strictly; so do we, with an error that says what is wrong."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    if missing:
+        hint = " (a shard may be missing)" if any(k.startswith("blocks.") for k in missing) else ""
+        raise PoseGenInputError(input_name, f"{len(missing)} tensors are missing{hint}, e.g. {missing[:3]}.",
+                                "the complete PoseGen DiT")
+    if unexpected:
+        raise PoseGenInputError(input_name, f"{len(unexpected)} tensors do not belong to the model its "
+                                f"model_config.json describes, e.g. {unexpected[:3]}.")
+    wrong = [(k, tuple(state_dict[k].shape), tuple(v.shape)) for k, v in expected.items()
+             if tuple(state_dict[k].shape) != tuple(v.shape)]
+    if wrong:
+        key, got, want = wrong[0]
+        raise PoseGenInputError(input_name, f"{len(wrong)} tensors have the wrong shape, e.g. '{key}' is {got}.",
+                                f"{want} as model_config.json implies")
+
+
+def build_model_patcher(
+    checkpoint: PoseGenCheckpoint, variant: str, weight_dtype: torch.dtype | None = None,
+    input_name: str = "checkpoint",
+) -> comfy.model_patcher.ModelPatcher:
+    """ComfyUI MODEL for a merged PoseGen checkpoint (mirrors ComfyUI's diffusion-model loading steps).
+
+    ``checkpoint.state_dict`` is emptied on the way so that no second copy of the weights stays alive.
+    """
+    config = checkpoint.config
+    state_dict = checkpoint.state_dict
+    model_config = PoseGenWan21Config(config)
+
+    load_device = comfy.model_management.get_torch_device()
+    offload_device = comfy.model_management.unet_offload_device()
+    supported = list(model_config.supported_inference_dtypes)
+    if weight_dtype is None:
+        weight_dtype = comfy.model_management.unet_dtype(
+            model_params=comfy.utils.calculate_parameters(state_dict), supported_dtypes=supported,
+            weight_dtype=comfy.utils.weight_dtype(state_dict))
+    manual_cast = comfy.model_management.unet_manual_cast(weight_dtype, load_device, supported)
+    model_config.set_inference_dtype(weight_dtype, manual_cast)
+
+    model = model_config.get_model(state_dict)
+    _check_state_dict(model.diffusion_model, state_dict, input_name)
+    model = model.to(offload_device)
+    model.load_model_weights(state_dict, "")  # pops tensors as it copies them: the merged dict is consumed
+
+    patcher = comfy.model_patcher.ModelPatcher(model, load_device=load_device, offload_device=offload_device)
+    patcher.add_object_patch("diffusion_model._forward",
+                             functools.partial(posegen_forward, model.diffusion_model, config))
+    patcher.attachments[ATTACHMENT_KEY] = PoseGenModelInfo(config=config, variant=variant,
+                                                           source=Path(checkpoint.source).name)
+    return patcher
+
+
+def posegen_info(model: comfy.model_patcher.ModelPatcher, input_name: str = "model") -> PoseGenModelInfo:
+    info = getattr(model, "attachments", {}).get(ATTACHMENT_KEY)
+    if info is None:
+        raise PoseGenInputError(input_name, "this MODEL was not loaded by LoadPoseGenModel.", "a PoseGen MODEL")
+    return info
+
+
+def load_model(path: Path, variant: str = "auto", weight_dtype: torch.dtype | None = None,
+               input_name: str = "checkpoint") -> comfy.model_patcher.ModelPatcher:
+    """LoadPoseGenModel's whole path: read and merge the checkpoint, check the variant, build the MODEL."""
+    from .checkpoint import load_checkpoint, resolve_variant
+
+    checkpoint = load_checkpoint(path, input_name)
+    resolved = resolve_variant(variant, checkpoint.variant)
+    return build_model_patcher(checkpoint, resolved, weight_dtype, input_name)

@@ -1,0 +1,146 @@
+"""PoseGen's ``model_config.json``: parsing, validation and the ComfyUI ``unet_config`` it implies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import PoseGenInputError
+
+LATENT_CHANNELS = 16  # Wan 2.1 VAE latent channels
+MASK_CHANNELS = 4  # the I2V frame mask: 4 pixel frames per latent frame
+I2V_IN_DIM = LATENT_CHANNELS + MASK_CHANNELS + LATENT_CHANNELS  # noisy | mask | pose latent
+
+_REQUIRED_INT_KEYS = ("dim", "in_dim", "ffn_dim", "out_dim", "text_dim", "freq_dim", "num_heads", "num_layers")
+_KNOWN_KEYS = set(_REQUIRED_INT_KEYS) | {
+    "eps",
+    "patch_size",
+    "has_image_input",
+    "has_image_pos_emb",
+    "shift_ref_pos",
+    "use_hand",
+    "use_hand_proj",
+    "kvshare_kwargs",  # injected by PoseGen's loader, never in the released JSON; ignored here
+}
+
+
+@dataclass(frozen=True)
+class PoseGenConfig:
+    """Constructor arguments of PoseGen's ``WanModel`` (spec §1.3)."""
+
+    dim: int
+    in_dim: int
+    ffn_dim: int
+    out_dim: int
+    text_dim: int
+    freq_dim: int
+    num_heads: int
+    num_layers: int
+    eps: float = 1e-6
+    patch_size: tuple[int, int, int] = (1, 2, 2)
+    has_image_input: bool = True
+    has_image_pos_emb: bool = False
+    shift_ref_pos: bool = False
+    use_hand: bool = True
+    use_hand_proj: bool = False
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.num_heads
+
+    @property
+    def latent_channels(self) -> int:
+        return self.out_dim
+
+    def to_json_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["patch_size"] = list(self.patch_size)
+        return out
+
+    def comfy_unet_config(self) -> dict[str, Any]:
+        """Keyword arguments for ComfyUI's ``WanModel`` (sizes taken from the checkpoint, never assumed)."""
+        return {
+            "image_model": "wan2.1",
+            "model_type": "i2v" if self.has_image_input else "t2v",
+            "patch_size": tuple(self.patch_size),
+            "in_dim": self.in_dim,
+            "dim": self.dim,
+            "ffn_dim": self.ffn_dim,
+            "freq_dim": self.freq_dim,
+            "text_dim": self.text_dim,
+            "out_dim": self.out_dim,
+            "num_heads": self.num_heads,
+            "num_layers": self.num_layers,
+            "window_size": (-1, -1),
+            "qk_norm": True,
+            "cross_attn_norm": True,
+            "eps": self.eps,
+        }
+
+
+def parse_config(raw: dict[str, Any], input_name: str = "checkpoint") -> PoseGenConfig:
+    """Validate a ``model_config.json`` dict and turn it into a :class:`PoseGenConfig`."""
+    if not isinstance(raw, dict):
+        raise PoseGenInputError(input_name, "model_config.json is not a JSON object.")
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        raise PoseGenInputError(
+            input_name, f"model_config.json has keys PoseGen's WanModel does not take: {unknown}.",
+            f"only {sorted(_KNOWN_KEYS - {'kvshare_kwargs'})}",
+        )
+    missing = [k for k in _REQUIRED_INT_KEYS if k not in raw]
+    if missing:
+        raise PoseGenInputError(input_name, f"model_config.json lacks {missing}.")
+    for key in _REQUIRED_INT_KEYS:
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise PoseGenInputError(input_name, f"model_config.json '{key}' is {value!r}.", "a positive integer")
+    patch = tuple(raw.get("patch_size", (1, 2, 2)))
+    if len(patch) != 3 or not all(isinstance(p, int) and p > 0 for p in patch):
+        raise PoseGenInputError(input_name, f"model_config.json 'patch_size' is {raw.get('patch_size')!r}.",
+                                "three positive integers")
+    cfg = PoseGenConfig(
+        dim=raw["dim"], in_dim=raw["in_dim"], ffn_dim=raw["ffn_dim"], out_dim=raw["out_dim"],
+        text_dim=raw["text_dim"], freq_dim=raw["freq_dim"], num_heads=raw["num_heads"],
+        num_layers=raw["num_layers"], eps=float(raw.get("eps", 1e-6)), patch_size=patch,  # type: ignore[arg-type]
+        has_image_input=bool(raw.get("has_image_input", True)),
+        has_image_pos_emb=bool(raw.get("has_image_pos_emb", False)),
+        shift_ref_pos=bool(raw.get("shift_ref_pos", False)),
+        use_hand=bool(raw.get("use_hand", True)),
+        use_hand_proj=bool(raw.get("use_hand_proj", False)),
+    )
+    _check_architecture(cfg, input_name)
+    return cfg
+
+
+def _check_architecture(cfg: PoseGenConfig, input_name: str) -> None:
+    if not cfg.has_image_input or cfg.in_dim != I2V_IN_DIM:
+        raise PoseGenInputError(
+            input_name,
+            f"this is a text-to-video (T2V) Wan model (has_image_input={cfg.has_image_input}, in_dim={cfg.in_dim}).",
+            f"a PoseGen checkpoint built on Wan2.1-I2V (has_image_input=true, in_dim={I2V_IN_DIM})",
+        )
+    if cfg.out_dim != LATENT_CHANNELS:
+        raise PoseGenInputError(input_name, f"out_dim is {cfg.out_dim}.", f"{LATENT_CHANNELS} (Wan 2.1 latents)")
+    if cfg.has_image_pos_emb:
+        # PoseGen feeds 257 CLIP tokens; a 514-token FLF2V position table cannot broadcast onto them (spec §1.3).
+        raise PoseGenInputError(input_name, "has_image_pos_emb=true is the FLF2V layout, which PoseGen cannot run.",
+                                "has_image_pos_emb=false")
+    if cfg.dim % cfg.num_heads:
+        raise PoseGenInputError(input_name, f"dim {cfg.dim} is not divisible by num_heads {cfg.num_heads}.")
+    if cfg.head_dim % 2 or cfg.head_dim < 6:
+        raise PoseGenInputError(input_name, f"head dim {cfg.head_dim} cannot carry 3-axis RoPE.",
+                                "an even head dim of at least 6")
+
+
+def read_config_file(path: Path, input_name: str = "checkpoint") -> PoseGenConfig:
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PoseGenInputError(input_name, f"'{path}' is missing.",
+                                "a PoseGen checkpoint folder holding model_config.json") from exc
+    except json.JSONDecodeError as exc:
+        raise PoseGenInputError(input_name, f"'{path}' is not valid JSON ({exc}).") from exc
+    return parse_config(raw, input_name)

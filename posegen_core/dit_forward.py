@@ -1,0 +1,217 @@
+"""PoseGen's DiT forward, run over the modules of ComfyUI's own ``WanModel`` (spec §2).
+
+Installed as an object patch on ``diffusion_model._forward`` (see ``comfy_model``), so ComfyUI's
+``DIFFUSION_MODEL`` wrappers, weight casting, LoRA patches and offloading all still apply. Differences from
+ComfyUI's stock Wan forward, all taken from PoseGen:
+
+- reference tokens (``ref_patch_embedding`` of the clean reference latent) join the video tokens in
+  self-attention, with their own AdaLN modulation from t = 0 and RoPE positions of latent frame 0;
+  they skip cross-attention, go through the FFN, and are dropped before the head;
+- hand-normal latents are patch-embedded and added to the video tokens;
+- the timestep is rounded to the compute dtype and embedded in float64; RoPE runs in float64;
+  RMSNorm normalises in float32 and applies its weight after the cast; modulate and gate are separate ops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import PoseGenConfig
+from .rope import video_and_reference_rope
+
+
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, transformer_options: dict) -> torch.Tensor:
+    from comfy.ldm.modules.attention import optimized_attention
+
+    return optimized_attention(q, k, v, heads=heads, transformer_options=transformer_options)
+
+
+def _apply_rope(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    from comfy.ldm.flux.math import apply_rope1
+
+    return apply_rope1(x, table)
+
+
+def module_weight_and_bias(module: nn.Module, like: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """A module's weight and bias cast to ``like``'s dtype/device, with ComfyUI's weight patches applied."""
+    import comfy.model_management
+    import comfy.ops
+
+    if hasattr(module, "weight_function"):
+        return comfy.ops.cast_bias_weight(module, like)
+    cast = comfy.model_management.cast_to
+    bias = getattr(module, "bias", None)
+    return (cast(module.weight, like.dtype, like.device),
+            None if bias is None else cast(bias, like.dtype, like.device))
+
+
+def cast_param(param: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    import comfy.model_management
+
+    return comfy.model_management.cast_to(param, like.dtype, like.device)
+
+
+def patch_embed(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A patch-embedding Conv3d (or PoseGen's Conv3d -> 1x1 Conv3d stack) run in ``x``'s dtype, as PoseGen does."""
+    if isinstance(conv, nn.Sequential):
+        for layer in conv:
+            x = patch_embed(layer, x)
+        return x
+    weight, bias = module_weight_and_bias(conv, x)
+    return F.conv3d(x, weight, bias, stride=conv.stride, padding=conv.padding)
+
+
+def rms_norm(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Normalise in float32, cast back, then scale by the weight (PoseGen's order; spec §9 item 5)."""
+    weight, _ = module_weight_and_bias(norm, x)
+    xf = x.float()
+    normed = (xf * torch.rsqrt(xf.pow(2).mean(dim=-1, keepdim=True) + norm.eps)).to(x.dtype)
+    return normed * weight
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return x * (1 + scale) + shift
+
+
+def sinusoidal_embedding(dim: int, t: torch.Tensor) -> torch.Tensor:
+    """[cos | sin] of t * 10000^(-i/half), computed in float64 (PoseGen's precision)."""
+    half = dim // 2
+    position = t.to(torch.float64)
+    freqs = torch.pow(10000, -torch.arange(half, dtype=torch.float64, device=t.device).div(half))
+    angles = torch.outer(position, freqs)
+    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
+
+
+def time_modulation(wan: nn.Module, t: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """``e`` (time embedding, for the head) and ``e6`` (per-block modulation offsets, [B, 6, D])."""
+    t = t.to(dtype)  # PoseGen embeds bf16(1000·sigma) when running in bf16
+    e = wan.time_embedding(sinusoidal_embedding(wan.freq_dim, t).to(dtype))
+    e6 = wan.time_projection(e).unflatten(1, (6, wan.dim))
+    return e, e6
+
+
+def joint_self_attention(
+    attn: nn.Module, a_video: torch.Tensor, a_ref: torch.Tensor, rope: torch.Tensor, transformer_options: dict,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One bidirectional attention over ``[video ; reference]`` with shared weights (spec §2.5)."""
+    n_video = a_video.shape[1]
+    x = torch.cat([a_video, a_ref.expand(a_video.shape[0], -1, -1)], dim=1)
+    b, s = x.shape[:2]
+    n, d = attn.num_heads, attn.head_dim
+    q = _apply_rope(rms_norm(attn.norm_q, attn.q(x)).view(b, s, n, d), rope).view(b, s, n * d)
+    k = _apply_rope(rms_norm(attn.norm_k, attn.k(x)).view(b, s, n, d), rope).view(b, s, n * d)
+    out = attn.o(_attention(q, k, attn.v(x), n, transformer_options))
+    return out[:, :n_video], out[:, n_video:]
+
+
+def cross_attention(
+    attn: nn.Module, x: torch.Tensor, context: torch.Tensor, context_img_len: int, transformer_options: dict,
+) -> torch.Tensor:
+    """Video tokens attend to the text tokens and, separately, the CLIP tokens (spec §2.6)."""
+    image, text = context[:, :context_img_len], context[:, context_img_len:]
+    q = rms_norm(attn.norm_q, attn.q(x))
+    out = _attention(q, rms_norm(attn.norm_k, attn.k(text)), attn.v(text), attn.num_heads, transformer_options)
+    out_img = _attention(q, rms_norm(attn.norm_k_img, attn.k_img(image)), attn.v_img(image), attn.num_heads,
+                         transformer_options)
+    return attn.o(out + out_img)
+
+
+def posegen_block(
+    block: nn.Module,
+    video: torch.Tensor,
+    ref: torch.Tensor,
+    e6: torch.Tensor,
+    e6_ref: torch.Tensor,
+    rope: torch.Tensor,
+    context: torch.Tensor,
+    context_img_len: int,
+    transformer_options: dict,
+    ref_needed_after: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One Wan block on both streams (spec §2.4). ``ref_needed_after=False`` skips reference work whose
+    result nothing reads (the last block)."""
+    table = cast_param(block.modulation, video)
+    shift1, scale1, gate1, shift2, scale2, gate2 = (table + e6).chunk(6, dim=1)
+    r_shift1, r_scale1, r_gate1, r_shift2, r_scale2, r_gate2 = (table + e6_ref).chunk(6, dim=1)
+
+    o_video, o_ref = joint_self_attention(
+        block.self_attn,
+        modulate(block.norm1(video), shift1, scale1),
+        modulate(block.norm1(ref), r_shift1, r_scale1),
+        rope,
+        transformer_options,
+    )
+    video = video + o_video * gate1
+    video = video + cross_attention(block.cross_attn, block.norm3(video), context, context_img_len,
+                                    transformer_options)
+    video = video + block.ffn(modulate(block.norm2(video), shift2, scale2)) * gate2
+    if ref_needed_after:
+        ref = ref + o_ref * r_gate1
+        ref = ref + block.ffn(modulate(block.norm2(ref), r_shift2, r_scale2)) * r_gate2
+    return video, ref
+
+
+def _as_5d(latent: torch.Tensor) -> torch.Tensor:
+    return latent.unsqueeze(2) if latent.dim() == 4 else latent
+
+
+def posegen_forward(
+    wan: nn.Module,
+    config: PoseGenConfig,
+    x: torch.Tensor,
+    timestep: torch.Tensor,
+    context: torch.Tensor,
+    clip_fea: torch.Tensor | None = None,
+    time_dim_concat: torch.Tensor | None = None,
+    transformer_options: dict | None = None,
+    **kwargs: Any,
+) -> torch.Tensor:
+    """Replacement for ``WanModel._forward``: ``x`` is ``[noisy | mask | pose latent]`` (36 channels)."""
+    import comfy.ldm.common_dit
+
+    transformer_options = transformer_options or {}
+    ref_latent = kwargs.get("reference_latent")
+    if ref_latent is None:
+        raise ValueError("PoseGen model: the conditioning has no reference latent; build it with PoseGenConditioning")
+    if clip_fea is None:
+        raise ValueError("PoseGen model: the conditioning has no clip_vision_output; PoseGen is image-to-video")
+    if time_dim_concat is not None:
+        raise ValueError("PoseGen model: time_dim_concat conditioning is not supported")
+    hand_latent = kwargs.get("posegen_hand_latent")
+
+    _, _, t, h, w = x.shape
+    patch = wan.patch_size
+    dtype = x.dtype
+    x = comfy.ldm.common_dit.pad_to_patch_size(x, patch)
+    ref_latent = comfy.ldm.common_dit.pad_to_patch_size(_as_5d(ref_latent).to(dtype), patch)
+
+    video = patch_embed(wan.patch_embedding, x)
+    if hand_latent is not None:
+        video = video + patch_embed(wan.hand_patch_embedding, comfy.ldm.common_dit.pad_to_patch_size(
+            hand_latent.to(dtype), patch))
+    grid = tuple(video.shape[2:])
+    video = video.flatten(2).transpose(1, 2)
+    ref = patch_embed(wan.ref_patch_embedding, ref_latent)
+    ref_grid = tuple(ref.shape[3:])
+    ref = ref.flatten(2).transpose(1, 2)
+
+    e, e6 = time_modulation(wan, timestep, dtype)
+    _, e6_ref = time_modulation(wan, torch.zeros(1, device=x.device), dtype)
+
+    context_img_len = clip_fea.shape[-2]
+    context = torch.cat([wan.img_emb(clip_fea.to(dtype)), wan.text_embedding(context)], dim=1)
+    rope = video_and_reference_rope(grid, ref_grid, wan.dim // wan.num_heads, config.shift_ref_pos, x.device)
+
+    last = len(wan.blocks) - 1
+    for i, block in enumerate(wan.blocks):
+        video, ref = posegen_block(block, video, ref, e6, e6_ref, rope, context, context_img_len,
+                                   transformer_options, ref_needed_after=i < last)
+
+    head_table = cast_param(wan.head.modulation, video)
+    shift, scale = (head_table + e.unsqueeze(1)).chunk(2, dim=1)
+    out = wan.head.head(modulate(wan.head.norm(video), shift, scale))
+    return wan.unpatchify(out, grid)[:, :, :t, :h, :w]

@@ -1,0 +1,24 @@
+"""PoseGen's sigma schedule: DiffSynth's ``FlowMatchScheduler(shift, sigma_min=0, extra_one_step=True)``.
+
+ComfyUI's ``simple`` scheduler on a shift-5 flow model gives nearly the same grid (it snaps to a
+1000-entry table); this reproduces PoseGen's float32 values exactly, ending with the final sigma 0.
+"""
+
+from __future__ import annotations
+
+import torch
+
+POSEGEN_STEPS = 25
+POSEGEN_SHIFT = 5.0
+POSEGEN_CFG = 5.0
+
+
+def flow_match_sigmas(steps: int = POSEGEN_STEPS, shift: float = POSEGEN_SHIFT, denoise: float = 1.0) -> torch.Tensor:
+    """``steps + 1`` sigmas: ``shift*s / (1 + (shift-1)*s)`` for ``s = linspace(denoise, 0, steps+1)[:-1]``, then 0."""
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    if not 0.0 < denoise <= 1.0:
+        raise ValueError(f"denoise must be in (0, 1], got {denoise}")
+    raw = torch.linspace(denoise, 0.0, steps + 1, dtype=torch.float32)[:-1]
+    shifted = shift * raw / (1 + (shift - 1) * raw)
+    return torch.cat([shifted, torch.zeros(1, dtype=torch.float32)])
