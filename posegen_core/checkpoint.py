@@ -91,20 +91,26 @@ def _read_file(path: Path, reader: TensorFileReader, input_name: str) -> tuple[d
     return state_dict, metadata
 
 
-def load_checkpoint(path: Path, input_name: str = "checkpoint",
-                    reader: TensorFileReader = default_reader) -> PoseGenCheckpoint:
-    """Load a checkpoint folder or converted file and merge its LoRA exactly as PoseGen does."""
+def load_checkpoint(path: Path, input_name: str = "checkpoint", reader: TensorFileReader = default_reader,
+                    progress: Callable[[int, int], None] | None = None) -> PoseGenCheckpoint:
+    """Load a checkpoint folder or converted file and merge its LoRA exactly as PoseGen does.
+
+    ``progress(done, total)`` is called after each file is read (shards of a 14B model take minutes).
+    """
     path = Path(path)
     if path.is_dir():
         config = read_config_file(path / CONFIG_FILE, input_name)
         raw: dict[str, torch.Tensor] = {}
-        for shard in shard_files(path, input_name):
+        shards = shard_files(path, input_name)
+        for done, shard in enumerate(shards, start=1):
             shard_sd, _ = _read_file(shard, reader, input_name)
             overlap = raw.keys() & shard_sd.keys()
             if overlap:
                 raise PoseGenInputError(input_name, f"shard '{shard.name}' repeats {len(overlap)} tensors "
                                         f"of an earlier shard (e.g. '{sorted(overlap)[0]}').")
             raw.update(shard_sd)
+            if progress is not None:
+                progress(done, len(shards))
         variant = variant_from_name(path.name)
     elif path.is_file():
         raw, metadata = _read_file(path, reader, input_name)

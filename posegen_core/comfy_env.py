@@ -22,7 +22,6 @@ def ensure_comfy_importable(explicit: str | os.PathLike | None = None) -> Path:
     """Put ComfyUI on ``sys.path`` (idempotent); returns its folder."""
     try:
         import comfy.model_management  # noqa: F401
-
         import folder_paths
 
         return Path(folder_paths.base_path)
@@ -36,9 +35,8 @@ def ensure_comfy_importable(explicit: str | os.PathLike | None = None) -> Path:
 
 def _select_cpu_without_gpu() -> None:
     """Outside the server nobody passes ``--cpu``; without a usable GPU ComfyUI must be told before it probes."""
-    import torch
-
     import comfy.cli_args
+    import torch
 
     if not torch.cuda.is_available():
         comfy.cli_args.args.cpu = True

@@ -9,6 +9,7 @@ patching, samplers - is ComfyUI's.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,10 +151,11 @@ def posegen_info(model: comfy.model_patcher.ModelPatcher, input_name: str = "mod
 
 
 def load_model(path: Path, variant: str = "auto", weight_dtype: torch.dtype | None = None,
-               input_name: str = "checkpoint") -> comfy.model_patcher.ModelPatcher:
+               input_name: str = "checkpoint",
+               progress: Callable[[int, int], None] | None = None) -> comfy.model_patcher.ModelPatcher:
     """LoadPoseGenModel's whole path: read and merge the checkpoint, check the variant, build the MODEL."""
     from .checkpoint import load_checkpoint, resolve_variant
 
-    checkpoint = load_checkpoint(path, input_name)
+    checkpoint = load_checkpoint(path, input_name, progress=progress)
     resolved = resolve_variant(variant, checkpoint.variant)
     return build_model_patcher(checkpoint, resolved, weight_dtype, input_name)

@@ -24,7 +24,8 @@ from .config import PoseGenConfig
 from .rope import video_and_reference_rope
 
 
-def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, transformer_options: dict) -> torch.Tensor:
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, transformer_options: dict,
+               ) -> torch.Tensor:
     from comfy.ldm.modules.attention import optimized_attention
 
     return optimized_attention(q, k, v, heads=heads, transformer_options=transformer_options)

@@ -119,6 +119,16 @@ PLAIN_SAMPLINGS = {
 KV_SHARE_SAMPLINGS = ("base",)
 
 
+def sampler_transformer_options(patcher) -> dict:
+    """``transformer_options`` as a ComfyUI sampler hands them to the model (patcher wrappers merged in)."""
+    import comfy.model_patcher
+    import comfy.sampler_helpers
+
+    options = comfy.model_patcher.create_model_options_clone(patcher.model_options)
+    comfy.sampler_helpers.prepare_model_patcher(patcher, {}, options)
+    return options["transformer_options"]
+
+
 def run_forward(patcher, inputs: dict[str, torch.Tensor], x_key: str, y_key: str, hand_key: str | None,
                 context_key: str = "context_pos") -> torch.Tensor:
     """One DiT call through ComfyUI's diffusion model (the installed PoseGen forward), like a sampler step."""
@@ -139,7 +149,7 @@ def run_forward(patcher, inputs: dict[str, torch.Tensor], x_key: str, y_key: str
     with torch.no_grad():
         out = model.diffusion_model(
             xc, inputs["timestep"].to(device=device, dtype=torch.float32), context=prep(inputs[context_key]),
-            clip_fea=prep(inputs["clip_feature"]), transformer_options=patcher.model_options["transformer_options"],
+            clip_fea=prep(inputs["clip_feature"]), transformer_options=sampler_transformer_options(patcher),
             **kwargs)
     return out.float().cpu()
 

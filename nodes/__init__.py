@@ -1,0 +1,26 @@
+"""The pack's V3 nodes, registered through ``comfy_entrypoint``."""
+
+from __future__ import annotations
+
+from comfy_api.v0_0_2 import ComfyExtension, io
+
+from .conditioning import PoseGenConditioning
+from .model_loading import ConvertPoseGenCheckpoint, LoadPoseGenModel, register_model_folder
+from .scheduling import PoseGenScheduler
+
+NODES: list[type[io.ComfyNode]] = [
+    LoadPoseGenModel,
+    ConvertPoseGenCheckpoint,
+    PoseGenConditioning,
+    PoseGenScheduler,
+]
+
+
+class PoseGenExtension(ComfyExtension):
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return NODES
+
+
+async def comfy_entrypoint() -> PoseGenExtension:
+    register_model_folder()  # before ComfyUI asks for the node list, whose combos list models/posegen
+    return PoseGenExtension()

@@ -1,0 +1,51 @@
+"""Finding PoseGen checkpoints inside ComfyUI's model folders, and keeping file names inside them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .checkpoint import CONFIG_FILE
+from .errors import PoseGenInputError
+
+MODEL_FOLDER = "posegen"  # models/posegen/<checkpoint folder>/ or models/posegen/<converted>.safetensors
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def list_checkpoints(roots: list[Path]) -> list[str]:
+    """Checkpoint folders (holding ``model_config.json``, up to two levels deep) and ``.safetensors`` files,
+    as paths relative to their root, with ``/`` separators."""
+    found: set[str] = set()
+    for root in roots:
+        root = Path(root)
+        if not root.is_dir():
+            continue
+        for config in list(root.glob(f"*/{CONFIG_FILE}")) + list(root.glob(f"*/*/{CONFIG_FILE}")):
+            found.add(config.parent.relative_to(root).as_posix())
+        for file in list(root.glob("*.safetensors")) + list(root.glob("*/*.safetensors")):
+            if not (file.parent / CONFIG_FILE).is_file():  # shards of a folder are not checkpoints of their own
+                found.add(file.relative_to(root).as_posix())
+    return sorted(found)
+
+
+def resolve_checkpoint(roots: list[Path], name: str, input_name: str = "checkpoint") -> Path:
+    """The checkpoint called ``name`` under one of ``roots``; never a path outside them."""
+    if not name or Path(name).is_absolute() or ".." in Path(name).parts:
+        raise PoseGenInputError(input_name, f"'{name}' is not a checkpoint name.",
+                                f"a folder or file inside models/{MODEL_FOLDER}")
+    for root in roots:
+        root = Path(root).resolve()
+        candidate = (root / name).resolve()
+        if candidate.is_relative_to(root) and candidate.exists():
+            return candidate
+    raise PoseGenInputError(input_name, f"'{name}' was not found.",
+                            f"one of {list_checkpoints(roots)[:8]} in models/{MODEL_FOLDER}")
+
+
+def output_file(root: Path, name: str, input_name: str = "output_name") -> Path:
+    """``root/<name>.safetensors`` for a plain file name (no folders, no traversal)."""
+    stem = name[: -len(".safetensors")] if name.endswith(".safetensors") else name
+    if not _SAFE_NAME.match(stem):
+        raise PoseGenInputError(input_name, f"'{name}' is not a plain file name.",
+                                "letters, digits, '.', '_' and '-' only, no folders")
+    return Path(root) / f"{stem}.safetensors"

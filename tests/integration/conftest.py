@@ -1,0 +1,75 @@
+"""Fixtures that run one real ComfyUI server for the whole integration session.
+
+Order of events: ``comfy_base_dir`` (base dir with custom-node links) -> ``comfy_models`` (model files are
+put in place) -> ``comfy_server`` (the server starts and sees them). To provide models, override
+``comfy_models`` in a conftest or extend it here: copy/link files under ``comfy_base_dir / "models"``
+(subfolders: diffusion_models, vae, clip_vision, text_encoders, posegen) and return that path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devtools.comfy_server import ComfyServer, ComfyServerError, comfyui_path_from_env, prepare_base_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STAND_INS_DIR = REPO_ROOT / "devtools" / "comfy_stand_ins"
+# Names of the custom-node links inside the server's custom_nodes/ folder.
+PACK_LINK_NAME = "posegen_comfyui"
+STAND_INS_LINK_NAME = "posegen_stand_ins"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "integration: runs against a real ComfyUI server (slow start, ~10 s)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def comfy_base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh ComfyUI base directory with the pack and the stand-in nodes linked into custom_nodes/."""
+    return prepare_base_dir(
+        tmp_path_factory.mktemp("comfy_base"),
+        {PACK_LINK_NAME: REPO_ROOT, STAND_INS_LINK_NAME: STAND_INS_DIR},
+    )
+
+
+@pytest.fixture(scope="session")
+def comfy_models(comfy_base_dir: Path) -> Path:
+    """The base dir's models/ folder, filled before the server starts. Extend this to add model files."""
+    return comfy_base_dir / "models"
+
+
+@pytest.fixture(scope="session")
+def comfy_server(comfy_base_dir: Path, comfy_models: Path) -> Iterator[ComfyServer]:
+    """One ComfyUI server (--cpu, 127.0.0.1, free port) for the whole session; stopped at the end."""
+    timeout = float(os.environ.get("POSEGEN_COMFY_STARTUP_TIMEOUT", "180"))
+    server = ComfyServer(comfy_base_dir, comfyui_path=comfyui_path_from_env(), startup_timeout=timeout)
+    try:
+        server.start()
+    except ComfyServerError as exc:
+        pytest.fail(f"ComfyUI server did not start: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    # On a failing test, show what the server said: most integration failures are explained there.
+    if report.failed and "comfy_server" in getattr(item, "fixturenames", ()):
+        server = getattr(item, "funcargs", {}).get("comfy_server")
+        if isinstance(server, ComfyServer):
+            report.sections.append(("ComfyUI log tail", server.log_tail(60)))
+    return report
