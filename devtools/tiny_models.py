@@ -132,6 +132,47 @@ def write_tiny_vae(models_dir: Path, name: str = "wan2.1_vae_tiny.safetensors") 
     return path
 
 
+def tiny_wan_t2v_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A plain Wan2.1 text-to-video DiT (ComfyUI's class), the model users sometimes pick by mistake."""
+    ensure_comfy_importable()
+    import comfy.ldm.wan.model
+    import comfy.ops
+
+    cfg = tiny_config()
+    wan = comfy.ldm.wan.model.WanModel(model_type="t2v", in_dim=16, dim=cfg.dim, ffn_dim=cfg.ffn_dim,
+                                       freq_dim=cfg.freq_dim, text_dim=cfg.text_dim, out_dim=16,
+                                       num_heads=cfg.num_heads, num_layers=cfg.num_layers,
+                                       operations=comfy.ops.disable_weight_init)
+    shapes = {k: v.shape for k, v in wan.state_dict().items()}
+    return random_like_trained(shapes, torch.Generator().manual_seed(seed), cfg.dim)
+
+
+def write_broken_checkpoints(models_dir: Path, good_folder: Path) -> dict[str, Path]:
+    """Checkpoints users really end up with: a lost shard, a truncated download, a T2V model, a T2V-based
+    PoseGen-layout folder. Tests use them to check the errors."""
+    import json
+    import shutil
+
+    posegen = Path(models_dir) / "posegen"
+    out = {}
+    for name in ("broken-missing-shard-base", "broken-corrupt-shard-base", "broken-t2v-base"):
+        folder = posegen / name
+        if not folder.exists():
+            shutil.copytree(good_folder, folder)
+        out[name] = folder
+    last_shard = sorted(out["broken-missing-shard-base"].glob("*.bin"))[-1]
+    last_shard.unlink(missing_ok=True)
+    corrupt = sorted(out["broken-corrupt-shard-base"].glob("*.bin"))[-1]
+    corrupt.write_bytes(corrupt.read_bytes()[: corrupt.stat().st_size // 2])
+    config_file = out["broken-t2v-base"] / "model_config.json"
+    config_file.write_text(json.dumps(dict(json.loads(config_file.read_text()), in_dim=16, has_image_input=False)))
+    t2v_file = posegen / "wan2.1_t2v_tiny.safetensors"
+    if not t2v_file.exists():
+        save_file(tiny_wan_t2v_state_dict(), str(t2v_file))
+    out["wan2.1_t2v_tiny.safetensors"] = t2v_file
+    return out
+
+
 def write_all(models_dir: Path) -> dict[str, Path]:
     base_folder, cond_folder = write_tiny_posegen(models_dir, make_tiny_posegen())
     return {"posegen_base": base_folder, "posegen_cond": cond_folder, "vae": write_tiny_vae(models_dir)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import comfy.model_management
+import comfy.utils
 import node_helpers
 import nodes as comfy_nodes
 import torch
@@ -61,9 +62,11 @@ class PoseGenConditioning(io.ComfyNode):
     @classmethod
     def execute(cls, positive, negative, vae, clip_vision_output, reference_image, pose_frames, width: int,
                 height: int, length: int, hand_frames=None, missing_hands: str = "black frames") -> io.NodeOutput:
+        bar = comfy.utils.ProgressBar(3)
         values, shape = build_segment_conditioning(
             vae, reference_image, pose_frames, hand_frames, clip_vision_output, width, height, length,
-            black_hands_when_missing=MISSING_HANDS.get(missing_hands, True))
+            black_hands_when_missing=MISSING_HANDS.get(missing_hands, True),
+            progress=lambda done, total: bar.update_absolute(done, total))
         latent = torch.zeros(shape.latent_shape, device=comfy.model_management.intermediate_device())
         return io.NodeOutput(node_helpers.conditioning_set_values(positive, values),
                              node_helpers.conditioning_set_values(negative, values),

@@ -116,7 +116,8 @@ def load_checkpoint(path: Path, input_name: str = "checkpoint", reader: TensorFi
         raw, metadata = _read_file(path, reader, input_name)
         metadata = metadata or {}
         if META_CONFIG not in metadata:
-            raise PoseGenInputError(input_name, f"'{path.name}' carries no PoseGen model config in its metadata.",
+            raise PoseGenInputError(input_name, f"'{path.name}' is {describe_foreign_weights(raw)}, with no PoseGen "
+                                    "model config in its metadata.",
                                     "a PoseGen checkpoint folder or a file written by ConvertPoseGenCheckpoint")
         try:
             config = parse_config(json.loads(metadata[META_CONFIG]), input_name)
@@ -132,6 +133,20 @@ def load_checkpoint(path: Path, input_name: str = "checkpoint", reader: TensorFi
     except LoraMergeError as exc:
         raise PoseGenInputError(input_name, f"LoRA merge failed: {exc}.") from exc
     return PoseGenCheckpoint(config=config, state_dict=base, variant=variant, source=path, lora_targets=targets)
+
+
+def describe_foreign_weights(state_dict: dict[str, torch.Tensor]) -> str:
+    """What a non-PoseGen weight file most likely is, so the error says what was picked by mistake."""
+    keys = {k.removeprefix("model.diffusion_model.").removeprefix("diffusion_model.") for k in state_dict}
+    patch = next((state_dict[k] for k in state_dict if k.endswith("patch_embedding.weight")
+                  and not k.endswith(("ref_patch_embedding.weight", "hand_patch_embedding.weight"))), None)
+    if "head.modulation" not in keys or patch is None:
+        return "not a Wan diffusion model"
+    if "img_emb.proj.0.bias" not in keys:
+        return f"a plain Wan2.1 text-to-video (T2V) model ({patch.shape[1]}-channel patch embedding, no CLIP input)"
+    if "ref_patch_embedding.weight" not in keys:
+        return "a plain Wan2.1 image-to-video model without PoseGen's reference embedding"
+    return "a PoseGen-like Wan model"
 
 
 def resolve_variant(requested: str, detected: str | None, input_name: str = "variant") -> str:

@@ -7,6 +7,7 @@ CLIP features in ``clip_vision_output``, and the hand-normal latent in PoseGen's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,8 +156,13 @@ def build_segment_conditioning(
     height: int,
     length: int,
     black_hands_when_missing: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], SegmentShape]:
-    """Everything PoseGenConditioning adds to positive and negative for one segment."""
+    """Everything PoseGenConditioning adds to positive and negative for one segment.
+
+    ``progress(done, total)`` is called after each VAE encode (ComfyUI's progress hook also checks for an
+    interrupt there, so a cancelled prompt stops between encodes).
+    """
     shape = check_segment_shape(length, width, height)
     reference_image = check_image(reference_image, "reference_image")
     if reference_image.shape[0] != 1:
@@ -171,15 +177,18 @@ def build_segment_conditioning(
         raise PoseGenInputError("clip_vision_output", "it has no penultimate_hidden_states.",
                                 "the output of CLIPVisionEncode with CLIP-H (clip_vision_h)")
 
-    ref_latent = encode_video(vae, preprocess_frames(reference_image, width, height), shape, "reference_image")
-    pose_latent = encode_video(vae, preprocess_frames(pose_frames, width, height), shape, "pose_frames")
-    hand_latent = None
-    if hand_frames is not None:
-        hand_latent = encode_video(vae, preprocess_frames(hand_frames, width, height), shape, "hand_frames")
-    elif black_hands_when_missing:
+    if hand_frames is None and black_hands_when_missing:
         # PoseGen's hand video is black wherever no hand is visible: the in-distribution "no hands" input.
-        black = torch.zeros((length, height, width, 3), dtype=pose_frames.dtype, device=pose_frames.device)
-        hand_latent = encode_video(vae, black, shape, "hand_frames (black)")
+        hand_frames = torch.zeros((length, height, width, 3), dtype=pose_frames.dtype, device=pose_frames.device)
+    jobs = [("reference_image", reference_image), ("pose_frames", pose_frames)]
+    if hand_frames is not None:
+        jobs.append(("hand_frames", hand_frames))
+    latents: dict[str, torch.Tensor] = {}
+    for done, (name, frames) in enumerate(jobs, start=1):
+        latents[name] = encode_video(vae, preprocess_frames(frames, width, height), shape, name)
+        if progress is not None:
+            progress(done, len(jobs))
     given = torch.zeros(MASK_CHANNELS, latent_frames(length))
-    values = posegen_conditioning_values(pose_latent, given, ref_latent, hand_latent, clip_vision_output)
+    values = posegen_conditioning_values(latents["pose_frames"], given, latents["reference_image"],
+                                         latents.get("hand_frames"), clip_vision_output)
     return values, shape

@@ -1,7 +1,8 @@
 """PoseGen's sigma schedule: DiffSynth's ``FlowMatchScheduler(shift, sigma_min=0, extra_one_step=True)``.
 
-ComfyUI's ``simple`` scheduler on a shift-5 flow model gives nearly the same grid (it snaps to a
-1000-entry table); this reproduces PoseGen's float32 values exactly, ending with the final sigma 0.
+ComfyUI's ``simple`` scheduler on a shift-5 flow model gives the same grid when the step count divides 1000
+(25 does) and snaps to its 1000-entry table otherwise; this reproduces PoseGen's float32 values for any step
+count, ending with the final sigma 0.
 """
 
 from __future__ import annotations

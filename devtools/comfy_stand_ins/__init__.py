@@ -17,6 +17,7 @@ from typing_extensions import override
 
 from .clip_vision import PoseGenStandInClipVisionEncode, stand_in_clip_vision_features
 from .common import CATEGORY
+from .image_slice import PoseGenStandInImageSlice
 from .sleep import PoseGenStandInSleep
 from .text_encode import PoseGenStandInTextEncode, stand_in_text_embedding, stand_in_token_count
 
@@ -24,6 +25,7 @@ STAND_IN_NODES: list[type[io.ComfyNode]] = [
     PoseGenStandInTextEncode,
     PoseGenStandInClipVisionEncode,
     PoseGenStandInSleep,
+    PoseGenStandInImageSlice,
 ]
 
 
@@ -41,6 +43,7 @@ __all__ = [
     "CATEGORY",
     "STAND_IN_NODES",
     "PoseGenStandInClipVisionEncode",
+    "PoseGenStandInImageSlice",
     "PoseGenStandInSleep",
     "PoseGenStandInTextEncode",
     "PoseGenStandInsExtension",

@@ -8,6 +8,7 @@ put in place) -> ``comfy_server`` (the server starts and sees them). To provide 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,10 +44,35 @@ def comfy_base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+TINY_WORKFLOW = REPO_ROOT / "tests" / "workflows" / "posegen_single_segment_tiny.api.json"
+# A reference of another size than the pose frames, for the mismatch error.
+SQUARE_REFERENCE = "posegen_square_reference.png"
+
+
 @pytest.fixture(scope="session")
-def comfy_models(comfy_base_dir: Path) -> Path:
-    """The base dir's models/ folder, filled before the server starts. Extend this to add model files."""
-    return comfy_base_dir / "models"
+def tiny_prompt() -> dict:
+    """The example workflow's API form on tiny models (fresh copy per use: tests edit it)."""
+    return json.loads(TINY_WORKFLOW.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def comfy_models(comfy_base_dir: Path, tiny_prompt: dict) -> Path:
+    """models/ and input/ filled before the server starts: tiny PoseGen base/cond checkpoints, a tiny Wan 2.1 VAE,
+    broken checkpoints for the error tests, and the workflow's reference image and pose video."""
+    from devtools.demo_inputs import write_pose_video, write_reference
+    from devtools.tiny_models import write_all, write_broken_checkpoints
+
+    models = comfy_base_dir / "models"
+    written = write_all(models)
+    write_broken_checkpoints(models, written["posegen_base"])
+    conditioning = next(n for n in tiny_prompt.values() if n["class_type"] == "PoseGenConditioning")["inputs"]
+    image = next(n for n in tiny_prompt.values() if n["class_type"] == "LoadImage")["inputs"]["image"]
+    video = next(n for n in tiny_prompt.values() if n["class_type"] == "LoadVideo")["inputs"]["file"]
+    inputs = comfy_base_dir / "input"
+    write_reference(inputs / image, conditioning["width"], conditioning["height"])
+    write_reference(inputs / SQUARE_REFERENCE, conditioning["width"], conditioning["width"])
+    write_pose_video(inputs / video, conditioning["length"], conditioning["width"], conditioning["height"])
+    return models
 
 
 @pytest.fixture(scope="session")

@@ -135,3 +135,11 @@ def test_variants():
     assert resolve_variant("base", None) == "base"
     with pytest.raises(PoseGenInputError, match="variant: 'base' was requested but the checkpoint is the 'cond'"):
         resolve_variant("base", "cond")
+
+
+def test_plain_wan_t2v_file_is_named_as_such(tmp_path):
+    from devtools.tiny_models import tiny_wan_t2v_state_dict
+
+    save_file(tiny_wan_t2v_state_dict(), str(tmp_path / "wan_t2v.safetensors"))
+    with pytest.raises(PoseGenInputError, match=r"text-to-video \(T2V\) model \(16-channel"):
+        load_checkpoint(tmp_path / "wan_t2v.safetensors")

@@ -26,3 +26,21 @@ def test_denoise_starts_lower_and_bad_values_raise():
         flow_match_sigmas(0)
     with pytest.raises(ValueError):
         flow_match_sigmas(10, 5.0, 1.5)
+
+
+def test_comfyui_simple_scheduler_gives_posegens_25_sigmas():
+    """What the README promises KSampler users: simple + 25 steps on a shift-5 model is PoseGen's grid."""
+    import comfy.model_sampling
+    import comfy.samplers
+
+    class FlowShift5(comfy.model_sampling.ModelSamplingDiscreteFlow, comfy.model_sampling.CONST):
+        pass
+
+    class Config:
+        sampling_settings = {"shift": 5.0}
+
+    def simple(steps: int) -> torch.Tensor:
+        return comfy.samplers.calculate_sigmas(FlowShift5(Config()), "simple", steps)
+
+    assert (simple(25) - flow_match_sigmas(25, 5.0)).abs().max() < 1e-6
+    assert (simple(3) - flow_match_sigmas(3)).abs().max() > 1e-4  # where PoseGenScheduler is needed

@@ -1,0 +1,256 @@
+"""PoseGen's nodes inside a real ComfyUI server, driven through /object_info, /prompt, the websocket,
+/history and /interrupt, on tiny random models of the real architectures."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from devtools.comfy_server import ComfyServer, PromptResult
+
+from .conftest import SQUARE_REFERENCE
+
+SAMPLER_NODE = "14"
+CONDITIONING_NODE = "9"
+
+
+def _node(prompt: dict, class_type: str) -> dict:
+    return next(n for n in prompt.values() if n["class_type"] == class_type)
+
+
+def _with_frames(prompt: dict, tag: str, seed: int = 42) -> dict:
+    """The example workflow plus a lossless SaveImage of the decoded frames."""
+    prompt = copy.deepcopy(prompt)
+    _node(prompt, "RandomNoise")["inputs"]["noise_seed"] = seed
+    _node(prompt, "SaveVideo")["inputs"]["filename_prefix"] = f"posegen/video_{tag}"
+    prompt["90"] = {"class_type": "SaveImage", "inputs": {"images": ["15", 0], "filename_prefix": f"frames_{tag}"}}
+    return prompt
+
+
+def _frames(result: PromptResult) -> np.ndarray:
+    files = sorted(result.output_files("images", node_id="90"))
+    return np.stack([np.asarray(Image.open(f)) for f in files])
+
+
+def _video_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def _run(server: ComfyServer, prompt: dict, **kwargs) -> PromptResult:
+    result = server.run(prompt, timeout=900, **kwargs)
+    assert result.ok, result.describe()
+    return result
+
+
+def _error(server: ComfyServer, prompt: dict) -> dict:
+    result = server.run(prompt, timeout=900)
+    assert result.status == "error", result.describe()
+    return result.error
+
+
+# --- /object_info -------------------------------------------------------------------------------------------
+
+EXPECTED_INTERFACES = {
+    "LoadPoseGenModel": {
+        "required": {"checkpoint": "COMBO", "variant": "COMBO", "weight_dtype": "COMBO"},
+        "optional": {},
+        "output": ["MODEL"],
+    },
+    "ConvertPoseGenCheckpoint": {
+        "required": {"checkpoint": "COMBO", "variant": "COMBO", "output_name": "STRING", "dtype": "COMBO",
+                     "overwrite": "BOOLEAN"},
+        "optional": {},
+        "output": ["STRING"],
+    },
+    "PoseGenConditioning": {
+        "required": {"positive": "CONDITIONING", "negative": "CONDITIONING", "vae": "VAE",
+                     "clip_vision_output": "CLIP_VISION_OUTPUT", "reference_image": "IMAGE", "pose_frames": "IMAGE",
+                     "width": "INT", "height": "INT", "length": "INT"},
+        "optional": {"hand_frames": "IMAGE", "missing_hands": "COMBO"},
+        "output": ["CONDITIONING", "CONDITIONING", "LATENT"],
+    },
+    "PoseGenScheduler": {
+        "required": {"steps": "INT", "shift": "FLOAT", "denoise": "FLOAT"},
+        "optional": {},
+        "output": ["SIGMAS"],
+    },
+}
+
+
+def _input_type(spec: list) -> str:
+    return "COMBO" if isinstance(spec[0], list) else spec[0]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_INTERFACES))
+def test_object_info_lists_the_node_with_its_inputs_and_outputs(comfy_server, name):
+    info = comfy_server.object_info(name)[name]
+    want = EXPECTED_INTERFACES[name]
+    assert info["category"] == "PoseGen" and info["description"]
+    for section in ("required", "optional"):
+        got = {k: _input_type(v) for k, v in info["input"].get(section, {}).items()}
+        assert got == want[section], section
+        for spec in info["input"].get(section, {}).values():
+            assert len(spec) > 1 and spec[1].get("tooltip"), f"{name}: every input explains itself"
+    assert info["output"] == want["output"]
+    assert info["output_node"] == (name == "ConvertPoseGenCheckpoint")
+
+
+def test_checkpoint_choices_come_from_models_posegen(comfy_server):
+    choices = comfy_server.object_info("LoadPoseGenModel")["LoadPoseGenModel"]["input"]["required"]["checkpoint"]
+    options = choices[0] if isinstance(choices[0], list) else choices[1]["options"]
+    assert {"posegen-tiny-base", "posegen-tiny-cond", "wan2.1_t2v_tiny.safetensors"} <= set(options)
+    assert not any(o.endswith(".bin") for o in options)
+
+
+# --- the example workflow -------------------------------------------------------------------------------------
+
+def test_example_workflow_makes_the_requested_video(comfy_server, tiny_prompt):
+    result = _run(comfy_server, _with_frames(tiny_prompt, "a"))
+    conditioning = _node(tiny_prompt, "PoseGenConditioning")["inputs"]
+    length, width, height = conditioning["length"], conditioning["width"], conditioning["height"]
+    steps = _node(tiny_prompt, "PoseGenScheduler")["inputs"]["steps"]
+
+    frames = _frames(result)
+    assert frames.shape == (length, height, width, 3)
+    assert frames.std() > 0  # noise from random weights, but not a blank image
+    videos = result.output_files("images", node_id="17")
+    assert len(videos) == 1 and videos[0].suffix == ".mp4"
+    decoded = _video_frames(videos[0])
+    assert len(decoded) == length and decoded[0].shape == (height, width, 3)
+
+    assert result.progress[SAMPLER_NODE][-1] == (steps, steps)  # one ProgressBar tick per sampling step
+    assert len(result.progress[SAMPLER_NODE]) == steps
+    assert result.previews.get(SAMPLER_NODE, 0) > 0  # latent previews while sampling
+    assert result.message_types.index("execution_start") == 0
+
+
+def test_fixed_seed_gives_identical_frames(comfy_server, tiny_prompt):
+    first = _frames(_run(comfy_server, _with_frames(tiny_prompt, "seed42", seed=42)))
+    other = _frames(_run(comfy_server, _with_frames(tiny_prompt, "seed7", seed=7)))
+    again_result = _run(comfy_server, _with_frames(tiny_prompt, "seed42b", seed=42))
+    assert SAMPLER_NODE in again_result.executed_nodes  # really sampled again, not served from the cache
+    assert np.array_equal(first, _frames(again_result))
+    assert not np.array_equal(first, other)
+
+
+# --- bad inputs -------------------------------------------------------------------------------------------------
+
+def _bad(prompt: dict, case: str) -> dict:
+    prompt = copy.deepcopy(prompt)
+    loader = _node(prompt, "LoadPoseGenModel")["inputs"]
+    conditioning = _node(prompt, "PoseGenConditioning")["inputs"]
+    if case == "t2v_folder":
+        loader["checkpoint"] = "broken-t2v-base"
+    elif case == "t2v_file":
+        loader["checkpoint"] = "wan2.1_t2v_tiny.safetensors"
+    elif case == "wrong_variant":
+        loader.update(checkpoint="posegen-tiny-cond", variant="base")
+    elif case == "missing_shard":
+        loader["checkpoint"] = "broken-missing-shard-base"
+    elif case == "corrupt_shard":
+        loader["checkpoint"] = "broken-corrupt-shard-base"
+    elif case == "pose_count":
+        conditioning["length"] = conditioning["length"] + 4
+    elif case == "pose_size":
+        _node(prompt, "LoadImage")["inputs"]["image"] = SQUARE_REFERENCE
+    elif case == "length_not_4k_plus_1":
+        conditioning["length"] = conditioning["length"] + 1
+    elif case == "empty_pose_batch":
+        prompt["91"] = {"class_type": "PoseGenStandInImageSlice",
+                        "inputs": {"image": conditioning["pose_frames"], "start": 0, "count": 0}}
+        conditioning["pose_frames"] = ["91", 0]
+    return prompt
+
+
+BAD_INPUTS = {  # case -> (node that fails, input the message names first, what it says)
+    "t2v_folder": ("LoadPoseGenModel", "checkpoint", "this is a text-to-video (T2V) Wan model"),
+    "t2v_file": ("LoadPoseGenModel", "checkpoint", "'wan2.1_t2v_tiny.safetensors' is a plain Wan2.1 text-to-video"),
+    "wrong_variant": ("LoadPoseGenModel", "variant", "'base' was requested but the checkpoint is the 'cond' variant"),
+    "missing_shard": ("LoadPoseGenModel", "checkpoint", "(a shard may be missing)"),
+    "corrupt_shard": ("LoadPoseGenModel", "checkpoint", "'pytorch_model-00002-of-00002.bin' could not be read"),
+    "pose_count": ("PoseGenConditioning", "pose_frames", "17 frames but the segment length is 21"),
+    "pose_size": ("PoseGenConditioning", "pose_frames", "frames are 64x112 px but reference_image is 64x64 px"),
+    "length_not_4k_plus_1": ("PoseGenConditioning", "length", "18 frames. Expected 4k+1 frames"),
+    "empty_pose_batch": ("PoseGenConditioning", "pose_frames", "the batch is empty"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_gives_a_clear_error_naming_the_input(comfy_server, tiny_prompt, case):
+    node_type, input_name, fragment = BAD_INPUTS[case]
+    error = _error(comfy_server, _bad(tiny_prompt, case))
+    assert error["node_type"] == node_type
+    assert error["exception_message"].startswith(f"{input_name}: ")
+    assert fragment in error["exception_message"]
+
+
+def test_server_keeps_serving_after_errors(comfy_server, tiny_prompt):
+    for case in ("corrupt_shard", "pose_size"):
+        _error(comfy_server, _bad(tiny_prompt, case))
+    result = _run(comfy_server, _with_frames(tiny_prompt, "after_errors", seed=1234))
+    assert len(_frames(result)) == _node(tiny_prompt, "PoseGenConditioning")["inputs"]["length"]
+
+
+# --- conversion -----------------------------------------------------------------------------------------------
+
+def _convert_prompt(output_name: str, overwrite: bool = False) -> dict:
+    return {"1": {"class_type": "ConvertPoseGenCheckpoint",
+                  "inputs": {"checkpoint": "posegen-tiny-base", "variant": "auto", "output_name": output_name,
+                             "dtype": "keep", "overwrite": overwrite}}}
+
+
+def test_converted_checkpoint_loads_and_gives_the_same_video(comfy_server, comfy_models, tiny_prompt):
+    result = _run(comfy_server, _convert_prompt("posegen_tiny_converted"))
+    converted = comfy_models / "posegen" / "posegen_tiny_converted.safetensors"
+    assert converted.is_file() and result.outputs["1"]["text"] == ["wrote models/posegen/" + converted.name]
+    choices = comfy_server.object_info("LoadPoseGenModel")["LoadPoseGenModel"]["input"]["required"]["checkpoint"]
+    assert converted.name in (choices[0] if isinstance(choices[0], list) else choices[1]["options"])
+
+    from_folder = _frames(_run(comfy_server, _with_frames(tiny_prompt, "folder", seed=5)))
+    prompt = _with_frames(tiny_prompt, "converted", seed=5)
+    _node(prompt, "LoadPoseGenModel")["inputs"]["checkpoint"] = converted.name
+    assert np.array_equal(from_folder, _frames(_run(comfy_server, prompt)))
+
+    error = _error(comfy_server, _convert_prompt("posegen_tiny_converted"))
+    assert error["exception_message"].startswith("output_name: 'posegen_tiny_converted.safetensors' already exists")
+
+
+# --- interruption -----------------------------------------------------------------------------------------------
+
+def test_interrupt_stops_sampling_and_the_server_carries_on(comfy_server, tiny_prompt):
+    prompt = _with_frames(tiny_prompt, "interrupted", seed=99)
+    _node(prompt, "PoseGenScheduler")["inputs"]["steps"] = 500
+    sent = []
+
+    def interrupt_once_sampling(message) -> None:
+        if message.type == "progress" and message.data.get("node") == SAMPLER_NODE and not sent:
+            sent.append(comfy_server.interrupt())
+
+    result = comfy_server.run(prompt, timeout=900, on_message=interrupt_once_sampling)
+    assert result.status == "interrupted", result.describe()
+    assert sent and max(v for v, _ in result.progress[SAMPLER_NODE]) < 500
+    assert "90" not in result.outputs
+    assert _run(comfy_server, _with_frames(tiny_prompt, "after_interrupt", seed=100)).ok
+
+
+def test_core_ksampler_samples_the_posegen_model(comfy_server, tiny_prompt):
+    """A normal MODEL: plain KSampler (euler, simple, 25 steps, cfg 5) gives PoseGen's schedule on it, so the
+    frames match the SamplerCustomAdvanced + PoseGenScheduler graph up to float rounding."""
+    custom = _frames(_run(comfy_server, _with_frames(tiny_prompt, "custom", seed=11)))
+    prompt = _with_frames(tiny_prompt, "ksampler", seed=11)
+    for node_id in ("10", "11", "12", "13"):
+        del prompt[node_id]
+    prompt[SAMPLER_NODE] = {"class_type": "KSampler", "inputs": {
+        "model": ["1", 0], "seed": 11, "steps": 25, "cfg": 5.0, "sampler_name": "euler", "scheduler": "simple",
+        "positive": [CONDITIONING_NODE, 0], "negative": [CONDITIONING_NODE, 1], "latent_image": [CONDITIONING_NODE, 2],
+        "denoise": 1.0}}
+    result = _run(comfy_server, prompt)
+    frames = _frames(result)
+    assert len(result.progress[SAMPLER_NODE]) == 25
+    assert np.abs(frames.astype(int) - custom.astype(int)).max() <= 2
