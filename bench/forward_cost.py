@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 
@@ -54,8 +55,8 @@ def main(argv: list[str] | None = None) -> dict:
     model_config.set_inference_dtype(torch.float32, None)
     shapes = {k: v.shape for k, v in model_config.get_model({}).diffusion_model.state_dict().items()}
     weights = random_like_trained(shapes, torch.Generator().manual_seed(0), config.dim)
-    patcher = build_model_patcher(PoseGenCheckpoint(config, weights, "base", source=__import__("pathlib").Path("x")),
-                                  "base", torch.float32)
+    patcher = build_model_patcher(PoseGenCheckpoint(config, weights, "base", source=Path("bench")), "base",
+                                  torch.float32)
     comfy.model_management.load_models_gpu([patcher])
     wan = patcher.model.diffusion_model
     options = sampler_transformer_options(patcher)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from devtools.comfy_server import ComfyServer, WsMessage, comfyui_path_from_env, prepare_base_dir
 from devtools.demo_inputs import write_pose_video, write_reference
+from devtools.prompts import node_of_type
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO_ROOT / "tests" / "workflows" / "posegen_single_segment_tiny.api.json"
@@ -29,15 +30,12 @@ and open workflows/posegen_single_segment.json in ComfyUI."""
 
 def demo_prompt(length: int, width: int, height: int) -> dict:
     prompt = json.loads(WORKFLOW.read_text(encoding="utf-8"))
-    conditioning = next(n for n in prompt.values() if n["class_type"] == "PoseGenConditioning")
-    conditioning["inputs"].update(length=length, width=width, height=height)
+    node_of_type(prompt, "PoseGenConditioning")["inputs"].update(length=length, width=width, height=height)
     return prompt
 
 
 def input_files(prompt: dict) -> tuple[str, str]:
-    image = next(n for n in prompt.values() if n["class_type"] == "LoadImage")["inputs"]["image"]
-    video = next(n for n in prompt.values() if n["class_type"] == "LoadVideo")["inputs"]["file"]
-    return image, video
+    return node_of_type(prompt, "LoadImage")["inputs"]["image"], node_of_type(prompt, "LoadVideo")["inputs"]["file"]
 
 
 def prepare(base: Path, length: int, width: int, height: int, prompt: dict) -> None:

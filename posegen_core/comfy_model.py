@@ -9,6 +9,7 @@ patching, samplers - is ComfyUI's.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,16 @@ class PoseGenWan21(comfy.model_base.WAN21):
     def __init__(self, model_config: PoseGenWan21Config, device: torch.device | None = None) -> None:
         super().__init__(model_config, image_to_video=True, device=device)
         attach_posegen_embeddings(self.diffusion_model, model_config.posegen, device)
+        # The reference adds one latent frame of tokens; ComfyUI counts it when it plans memory for sampling.
+        self.memory_usage_factor_conds = ("reference_latent",)
+
+    def extra_conds_shapes(self, **kwargs):
+        """Shapes ComfyUI's pre-sampling memory estimate adds to the latent's (one frame of reference tokens)."""
+        out = super().extra_conds_shapes(**kwargs)
+        references = kwargs.get("reference_latents")
+        if references:
+            out["reference_latent"] = [1, references[-1].shape[1], math.prod(references[-1].shape[-2:])]
+        return out
 
     def extra_conds(self, **kwargs):
         out = super().extra_conds(**kwargs)

@@ -59,15 +59,16 @@ def tiny_prompt() -> dict:
 def comfy_models(comfy_base_dir: Path, tiny_prompt: dict) -> Path:
     """models/ and input/ filled before the server starts: tiny PoseGen base/cond checkpoints, a tiny Wan 2.1 VAE,
     broken checkpoints for the error tests, and the workflow's reference image and pose video."""
+    from devtools.demo import input_files
     from devtools.demo_inputs import write_pose_video, write_reference
+    from devtools.prompts import node_of_type
     from devtools.tiny_models import write_all, write_broken_checkpoints
 
     models = comfy_base_dir / "models"
     written = write_all(models)
     write_broken_checkpoints(models, written["posegen_base"])
-    conditioning = next(n for n in tiny_prompt.values() if n["class_type"] == "PoseGenConditioning")["inputs"]
-    image = next(n for n in tiny_prompt.values() if n["class_type"] == "LoadImage")["inputs"]["image"]
-    video = next(n for n in tiny_prompt.values() if n["class_type"] == "LoadVideo")["inputs"]["file"]
+    conditioning = node_of_type(tiny_prompt, "PoseGenConditioning")["inputs"]
+    image, video = input_files(tiny_prompt)
     inputs = comfy_base_dir / "input"
     write_reference(inputs / image, conditioning["width"], conditioning["height"])
     write_reference(inputs / SQUARE_REFERENCE, conditioning["width"], conditioning["width"])

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from devtools.comfy_server import ComfyServer, PromptResult
+from devtools.prompts import node_of_type
 
 from .conftest import SQUARE_REFERENCE
 
@@ -19,15 +20,11 @@ SAMPLER_NODE = "14"
 CONDITIONING_NODE = "9"
 
 
-def _node(prompt: dict, class_type: str) -> dict:
-    return next(n for n in prompt.values() if n["class_type"] == class_type)
-
-
 def _with_frames(prompt: dict, tag: str, seed: int = 42) -> dict:
     """The example workflow plus a lossless SaveImage of the decoded frames."""
     prompt = copy.deepcopy(prompt)
-    _node(prompt, "RandomNoise")["inputs"]["noise_seed"] = seed
-    _node(prompt, "SaveVideo")["inputs"]["filename_prefix"] = f"posegen/video_{tag}"
+    node_of_type(prompt, "RandomNoise")["inputs"]["noise_seed"] = seed
+    node_of_type(prompt, "SaveVideo")["inputs"]["filename_prefix"] = f"posegen/video_{tag}"
     prompt["90"] = {"class_type": "SaveImage", "inputs": {"images": ["15", 0], "filename_prefix": f"frames_{tag}"}}
     return prompt
 
@@ -112,9 +109,9 @@ def test_checkpoint_choices_come_from_models_posegen(comfy_server):
 
 def test_example_workflow_makes_the_requested_video(comfy_server, tiny_prompt):
     result = _run(comfy_server, _with_frames(tiny_prompt, "a"))
-    conditioning = _node(tiny_prompt, "PoseGenConditioning")["inputs"]
+    conditioning = node_of_type(tiny_prompt, "PoseGenConditioning")["inputs"]
     length, width, height = conditioning["length"], conditioning["width"], conditioning["height"]
-    steps = _node(tiny_prompt, "PoseGenScheduler")["inputs"]["steps"]
+    steps = node_of_type(tiny_prompt, "PoseGenScheduler")["inputs"]["steps"]
 
     frames = _frames(result)
     assert frames.shape == (length, height, width, 3)
@@ -143,8 +140,8 @@ def test_fixed_seed_gives_identical_frames(comfy_server, tiny_prompt):
 
 def _bad(prompt: dict, case: str) -> dict:
     prompt = copy.deepcopy(prompt)
-    loader = _node(prompt, "LoadPoseGenModel")["inputs"]
-    conditioning = _node(prompt, "PoseGenConditioning")["inputs"]
+    loader = node_of_type(prompt, "LoadPoseGenModel")["inputs"]
+    conditioning = node_of_type(prompt, "PoseGenConditioning")["inputs"]
     if case == "t2v_folder":
         loader["checkpoint"] = "broken-t2v-base"
     elif case == "t2v_file":
@@ -158,7 +155,7 @@ def _bad(prompt: dict, case: str) -> dict:
     elif case == "pose_count":
         conditioning["length"] = conditioning["length"] + 4
     elif case == "pose_size":
-        _node(prompt, "LoadImage")["inputs"]["image"] = SQUARE_REFERENCE
+        node_of_type(prompt, "LoadImage")["inputs"]["image"] = SQUARE_REFERENCE
     elif case == "length_not_4k_plus_1":
         conditioning["length"] = conditioning["length"] + 1
     elif case == "empty_pose_batch":
@@ -194,7 +191,7 @@ def test_server_keeps_serving_after_errors(comfy_server, tiny_prompt):
     for case in ("corrupt_shard", "pose_size"):
         _error(comfy_server, _bad(tiny_prompt, case))
     result = _run(comfy_server, _with_frames(tiny_prompt, "after_errors", seed=1234))
-    assert len(_frames(result)) == _node(tiny_prompt, "PoseGenConditioning")["inputs"]["length"]
+    assert len(_frames(result)) == node_of_type(tiny_prompt, "PoseGenConditioning")["inputs"]["length"]
 
 
 # --- conversion -----------------------------------------------------------------------------------------------
@@ -214,7 +211,7 @@ def test_converted_checkpoint_loads_and_gives_the_same_video(comfy_server, comfy
 
     from_folder = _frames(_run(comfy_server, _with_frames(tiny_prompt, "folder", seed=5)))
     prompt = _with_frames(tiny_prompt, "converted", seed=5)
-    _node(prompt, "LoadPoseGenModel")["inputs"]["checkpoint"] = converted.name
+    node_of_type(prompt, "LoadPoseGenModel")["inputs"]["checkpoint"] = converted.name
     assert np.array_equal(from_folder, _frames(_run(comfy_server, prompt)))
 
     error = _error(comfy_server, _convert_prompt("posegen_tiny_converted"))
@@ -225,7 +222,7 @@ def test_converted_checkpoint_loads_and_gives_the_same_video(comfy_server, comfy
 
 def test_interrupt_stops_sampling_and_the_server_carries_on(comfy_server, tiny_prompt):
     prompt = _with_frames(tiny_prompt, "interrupted", seed=99)
-    _node(prompt, "PoseGenScheduler")["inputs"]["steps"] = 500
+    node_of_type(prompt, "PoseGenScheduler")["inputs"]["steps"] = 500
     sent = []
 
     def interrupt_once_sampling(message) -> None:

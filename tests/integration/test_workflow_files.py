@@ -29,10 +29,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 REAL_API = REPO_ROOT / "workflows" / "posegen_single_segment.api.json"
 REAL_UI = REPO_ROOT / "workflows" / "posegen_single_segment.json"
 TINY_API = REPO_ROOT / "tests" / "workflows" / "posegen_single_segment_tiny.api.json"
-REGENERATE = (
-    "python -m devtools.workflow_ui workflows/posegen_single_segment.api.json workflows/posegen_single_segment.json "
-    "--from-server --keep-extras-from workflows/posegen_single_segment.json"
-)
+# Every shipped API workflow has its UI twin: workflows/<name>.api.json <-> workflows/<name>.json
+SHIPPED_PAIRS = [(api, api.with_name(api.name.replace(".api.json", ".json")))
+                 for api in sorted((REPO_ROOT / "workflows").glob("*.api.json"))]
+
+
+def regenerate_command(api: Path, ui: Path) -> str:
+    api_rel, ui_rel = api.relative_to(REPO_ROOT), ui.relative_to(REPO_ROOT)
+    return f"python -m devtools.workflow_ui {api_rel} {ui_rel} --from-server --keep-extras-from {ui_rel}"
+
+
 
 # The encoder/loader nodes the tiny prompt swaps for test stand-ins; everything else must be the same graph.
 REAL_ONLY_NODES = {"18": "CLIPLoader", "19": "CLIPVisionLoader"}
@@ -146,21 +152,34 @@ def links_of(prompt: dict[str, Any]) -> set[tuple[str, int, str, str]]:
     }
 
 
-def test_shipped_ui_workflow_converts_back_to_the_api_workflow(object_info: dict[str, Any]) -> None:
-    ui, api = load(REAL_UI), load(REAL_API)
-    assert ui_to_api(ui, object_info) == api, f"the two shipped forms drifted apart; regenerate with: {REGENERATE}"
+def test_every_shipped_api_workflow_has_its_ui_twin() -> None:
+    assert REAL_API in [api for api, _ in SHIPPED_PAIRS] and len(SHIPPED_PAIRS) >= 2
+    for api, ui in SHIPPED_PAIRS:
+        assert ui.is_file(), f"{api.name} has no UI form; make it with: {regenerate_command(api, ui)}"
 
 
-def test_shipped_ui_workflow_is_what_the_generator_makes(object_info: dict[str, Any]) -> None:
+@pytest.mark.parametrize("api_path, ui_path", SHIPPED_PAIRS, ids=[a.name for a, _ in SHIPPED_PAIRS])
+def test_shipped_ui_workflow_converts_back_to_the_api_workflow(object_info, api_path: Path, ui_path: Path) -> None:
+    assert ui_to_api(load(ui_path), object_info) == load(api_path), (
+        f"the two shipped forms drifted apart; regenerate with: {regenerate_command(api_path, ui_path)}")
+
+
+@pytest.mark.parametrize("api_path, ui_path", SHIPPED_PAIRS, ids=[a.name for a, _ in SHIPPED_PAIRS])
+def test_shipped_ui_workflow_is_what_the_generator_makes(object_info, api_path: Path, ui_path: Path) -> None:
     # Byte for byte, so the documented command reproduces the file (layout, note and model links included).
-    notes, props = extras_from(load(REAL_UI))
-    fresh = dump_json(api_to_ui(load(REAL_API), object_info, notes=notes, node_properties=props))
-    assert fresh == REAL_UI.read_text(encoding="utf-8"), f"stale {REAL_UI.name}; regenerate with: {REGENERATE}"
+    notes, props = extras_from(load(ui_path))
+    fresh = dump_json(api_to_ui(load(api_path), object_info, notes=notes, node_properties=props))
+    assert fresh == ui_path.read_text(encoding="utf-8"), (
+        f"stale {ui_path.name}; regenerate with: {regenerate_command(api_path, ui_path)}")
 
 
-def test_shipped_ui_workflow_matches_the_live_node_definitions(object_info: dict[str, Any]) -> None:
+@pytest.mark.parametrize("api_path, ui_path", SHIPPED_PAIRS, ids=[a.name for a, _ in SHIPPED_PAIRS])
+def test_shipped_ui_workflows_match_the_live_node_definitions(object_info, api_path: Path, ui_path: Path) -> None:
+    check_ui_workflow(load(ui_path), object_info)
+
+
+def test_single_segment_workflow_details(object_info: dict[str, Any]) -> None:
     ui = load(REAL_UI)
-    check_ui_workflow(ui, object_info)
     by_type = {n["type"]: n for n in ui["nodes"]}
     # The seed stays 42 when the workflow runs: its control_after_generate entry is "fixed", not "randomize".
     assert by_type["RandomNoise"]["widgets_values"] == [42, "fixed"]

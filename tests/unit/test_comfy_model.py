@@ -142,3 +142,14 @@ def test_checkpoint_that_does_not_fit_its_config(tiny_folders, tmp_path):
     (broken / "model_config.json").write_text(config)
     with pytest.raises(PoseGenInputError, match="do not belong"):
         build_model_patcher(load_checkpoint(broken), "base")
+
+
+def test_memory_estimate_counts_the_reference_tokens(patcher):
+    model = patcher.model
+    shape = (2, 16, 21, 8, 6)
+    plain = model.memory_required(shape)
+    batched = model.memory_required(shape, {"reference_latent": [(2, 16, 8, 6)]})  # as the batching check sees it
+    assert batched / plain == pytest.approx(22 / 21)
+    planned = model.extra_conds_shapes(reference_latents=[torch.zeros(1, 16, 1, 8, 6)])  # before sampling
+    assert model.memory_required((1, 16, 21, 8, 6), {k: [v] for k, v in planned.items()}) / model.memory_required(
+        (1, 16, 21, 8, 6)) == pytest.approx(22 / 21)
