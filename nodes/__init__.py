@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comfy_api.v0_0_2 import ComfyExtension, io
 
+from .clip_vision import PoseGenClipVisionEncode
 from .conditioning import PoseGenConditioning
 from .model_loading import ConvertPoseGenCheckpoint, LoadPoseGenModel, register_model_folder
 from .scheduling import PoseGenScheduler
@@ -11,6 +12,7 @@ from .scheduling import PoseGenScheduler
 NODES: list[type[io.ComfyNode]] = [
     LoadPoseGenModel,
     ConvertPoseGenCheckpoint,
+    PoseGenClipVisionEncode,
     PoseGenConditioning,
     PoseGenScheduler,
 ]

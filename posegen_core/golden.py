@@ -157,6 +157,7 @@ def run_forward(patcher, inputs: dict[str, torch.Tensor], x_key: str, y_key: str
 def run_sampling(patcher, golden: GoldenFolder, pose_key: str, hand_key: str) -> tuple[torch.Tensor, torch.Tensor]:
     """PoseGen's sampler settings through ComfyUI's own sampling (CFG guider + Euler), from raw latents as the
     conditioning node would hand them over. Returns (noise, final latent in the model's normalised space)."""
+    import comfy.clip_vision
     import comfy.sample
     import comfy.samplers
 
@@ -170,10 +171,11 @@ def run_sampling(patcher, golden: GoldenFolder, pose_key: str, hand_key: str) ->
     def raw(key: str) -> torch.Tensor:  # what VAE.encode returns; the model normalises it again
         return latent_format.process_out(inputs[key])
 
+    clip_output = comfy.clip_vision.Output()
+    clip_output["penultimate_hidden_states"] = inputs["clip_feature"]  # the stored CLIP features
     values = posegen_conditioning_values(
         pose_latent=raw(pose_key), given_mask=torch.zeros(4, inputs[pose_key].shape[2]),
-        reference_latent=raw("ref_latents"), hand_latent=raw(hand_key), clip_vision_output=_ClipOutput(
-            inputs["clip_feature"]))
+        reference_latent=raw("ref_latents"), hand_latent=raw(hand_key), clip_vision_output=clip_output)
     positive = [[inputs["context_pos"], dict(values)]]
     negative = [[inputs["context_neg"], dict(values)]]
     empty = torch.zeros_like(inputs[pose_key])
@@ -183,16 +185,6 @@ def run_sampling(patcher, golden: GoldenFolder, pose_key: str, hand_key: str) ->
     samples = comfy.sample.sample_custom(patcher, noise, float(settings["cfg_scale"]), sampler, sigmas, positive,
                                          negative, empty, disable_pbar=True, seed=int(settings["seed"]))
     return noise, latent_format.process_in(samples.float().cpu())
-
-
-class _ClipOutput:
-    """The part of ComfyUI's CLIP_VISION_OUTPUT the model reads."""
-
-    def __init__(self, penultimate: torch.Tensor) -> None:
-        self.penultimate_hidden_states = penultimate
-
-    def __getitem__(self, key: str):
-        return getattr(self, key)
 
 
 def run_golden(folder: Path, log: Callable[[str], None] = print) -> list[CaseResult]:

@@ -72,6 +72,11 @@ EXPECTED_INTERFACES = {
         "optional": {"hand_frames": "IMAGE", "missing_hands": "COMBO"},
         "output": ["CONDITIONING", "CONDITIONING", "LATENT"],
     },
+    "PoseGenClipVisionEncode": {
+        "required": {"clip_vision": "CLIP_VISION", "image": "IMAGE", "width": "INT", "height": "INT"},
+        "optional": {},
+        "output": ["CLIP_VISION_OUTPUT"],
+    },
     "PoseGenScheduler": {
         "required": {"steps": "INT", "shift": "FLOAT", "denoise": "FLOAT"},
         "optional": {},

@@ -45,7 +45,7 @@ REAL_ONLY_NODES = {"18": "CLIPLoader", "19": "CLIPVisionLoader"}
 STAND_INS = {
     "3": ("CLIPTextEncode", "PoseGenStandInTextEncode"),
     "4": ("CLIPTextEncode", "PoseGenStandInTextEncode"),
-    "6": ("CLIPVisionEncode", "PoseGenStandInClipVisionEncode"),
+    "6": ("PoseGenClipVisionEncode", "PoseGenStandInClipVisionEncode"),
 }
 # Links of the real prompt that feed the real encoders from their loaders: (source, slot, target, input).
 REAL_ONLY_LINKS = {("18", 0, "3", "clip"), ("18", 0, "4", "clip"), ("19", 0, "6", "clip_vision")}
