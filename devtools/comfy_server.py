@@ -130,6 +130,7 @@ class PromptResult:
     history: dict[str, Any]  # the whole /history/<id> entry (prompt, outputs, status, meta)
     base_dir: Path
     elapsed: float = 0.0  # seconds from wait_for() start to the end of execution
+    output_dir: Path | None = None  # where "output" files go when not base_dir/output (--output-directory)
 
     @property
     def ok(self) -> bool:
@@ -158,15 +159,16 @@ class PromptResult:
     def output_files(self, kind: str = "images", node_id: str | None = None) -> list[Path]:
         """Files listed under ``kind`` ("images", "gifs", "videos", "audio", ...) in the history outputs,
         resolved against the server's output/temp/input folders."""
-        folders = {"output": "output", "temp": "temp", "input": "input"}
+        folders = {"output": self.output_dir or self.base_dir / "output", "temp": self.base_dir / "temp",
+                   "input": self.base_dir / "input"}
         node_ids = [str(node_id)] if node_id is not None else list(self.outputs)
         files: list[Path] = []
         for nid in node_ids:
             for item in self.outputs.get(nid, {}).get(kind, []) or []:
                 if not isinstance(item, dict) or "filename" not in item:
                     continue  # e.g. the "animated" flags or text entries
-                folder = folders.get(str(item.get("type", "output")), "output")
-                files.append(self.base_dir / folder / str(item.get("subfolder", "")) / str(item["filename"]))
+                folder = folders.get(str(item.get("type", "output")), folders["output"])
+                files.append(folder / str(item.get("subfolder", "")) / str(item["filename"]))
         return files
 
     def describe(self) -> str:
@@ -414,8 +416,10 @@ class ComfyServer:
         log_name: str = "comfyui.log",
         preview_metadata: bool = True,
         die_with_parent: bool = True,
+        output_directory: str | Path | None = None,
     ) -> None:
         self.base_dir = Path(base_dir).resolve()
+        self._output_directory = Path(output_directory).resolve() if output_directory else None
         self.comfyui_path = Path(comfyui_path).resolve() if comfyui_path else comfyui_path_from_env()
         self.python = str(python or sys.executable)
         self.host = host
@@ -448,7 +452,7 @@ class ComfyServer:
 
     @property
     def output_dir(self) -> Path:
-        return self.base_dir / "output"
+        return self._output_directory or self.base_dir / "output"
 
     @property
     def input_dir(self) -> Path:
@@ -485,6 +489,7 @@ class ComfyServer:
             "--disable-auto-launch",
             "--preview-method", "auto",
             "--database-url", db_url,
+            *(["--output-directory", str(self._output_directory)] if self._output_directory else []),
             *self.extra_args,
         ]  # fmt: skip
 
@@ -821,6 +826,7 @@ class ComfyServer:
             history=entry,
             base_dir=self.base_dir,
             elapsed=elapsed,
+            output_dir=self._output_directory,
         )
 
 

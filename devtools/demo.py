@@ -72,15 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     prepare(args.base, args.length, args.width, args.height, prompt)
     args.output.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with ComfyServer(args.base, comfyui_path=comfyui_path_from_env(),
-                     extra_args=("--output-directory", str(args.output.resolve()))) as server:
+    with ComfyServer(args.base, comfyui_path=comfyui_path_from_env(), output_directory=args.output) as server:
         print(f"ComfyUI is up at {server.url} ({time.monotonic() - started:.1f} s); queueing the workflow")
         result = server.run(prompt, timeout=3600, on_message=print_progress)
         print()
         if not result.ok:
             print(result.describe(), file=sys.stderr)
             return 1
-        videos = result.output_files("images")
+        videos = [v for v in result.output_files("images") if v.is_file()]
     print(f"done in {time.monotonic() - started:.1f} s: {args.length} frames at {args.width}x{args.height}")
     for video in videos:
         print(f"video: {video}")
