@@ -7,6 +7,15 @@ from comfy_api.v0_0_2 import ComfyExtension, io
 from .clip_vision import PoseGenClipVisionEncode
 from .conditioning import PoseGenConditioning
 from .model_loading import ConvertPoseGenCheckpoint, LoadPoseGenModel, register_model_folder
+from .pose_edit import (
+    PoseGenDropInsertedFrames,
+    PoseGenInsertReferencePose,
+    PoseGenPoseSequence,
+    PoseGenReferenceFrameSelect,
+    PoseGenRetargetPoses,
+)
+from .pose_io import PoseGenExtractPoses, PoseGenLoadPoses
+from .pose_render import PoseGenRenderPoses
 from .scheduling import PoseGenScheduler
 
 NODES: list[type[io.ComfyNode]] = [
@@ -15,6 +24,14 @@ NODES: list[type[io.ComfyNode]] = [
     PoseGenClipVisionEncode,
     PoseGenConditioning,
     PoseGenScheduler,
+    PoseGenLoadPoses,
+    PoseGenExtractPoses,
+    PoseGenPoseSequence,
+    PoseGenRetargetPoses,
+    PoseGenRenderPoses,
+    PoseGenReferenceFrameSelect,
+    PoseGenInsertReferencePose,
+    PoseGenDropInsertedFrames,
 ]
 
 

@@ -47,6 +47,10 @@ def comfy_base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 TINY_WORKFLOW = REPO_ROOT / "tests" / "workflows" / "posegen_single_segment_tiny.api.json"
 # A reference of another size than the pose frames, for the mismatch error.
 SQUARE_REFERENCE = "posegen_square_reference.png"
+# Inputs of the pose example workflow (workflows/posegen_pose_retarget_render.api.json)
+POSE_REFERENCE = "reference.png"
+DRIVING_POSES = "driving_poses.json"
+DRIVING_FRAMES = 33
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +65,7 @@ def comfy_models(comfy_base_dir: Path, tiny_prompt: dict) -> Path:
     broken checkpoints for the error tests, and the workflow's reference image and pose video."""
     from devtools.demo import input_files
     from devtools.demo_inputs import write_pose_video, write_reference
+    from devtools.pose_inputs import write_driving_poses, write_reference_photo
     from devtools.prompts import node_of_type
     from devtools.tiny_models import write_all, write_broken_checkpoints
 
@@ -73,6 +78,8 @@ def comfy_models(comfy_base_dir: Path, tiny_prompt: dict) -> Path:
     write_reference(inputs / image, conditioning["width"], conditioning["height"])
     write_reference(inputs / SQUARE_REFERENCE, conditioning["width"], conditioning["width"])
     write_pose_video(inputs / video, conditioning["length"], conditioning["width"], conditioning["height"])
+    write_reference_photo(inputs / POSE_REFERENCE)
+    write_driving_poses(inputs / DRIVING_POSES, frames=DRIVING_FRAMES)
     return models
 
 
