@@ -5,21 +5,11 @@ from __future__ import annotations
 from comfy_api.v0_0_2 import io
 
 from ..posegen_core.errors import PoseGenInputError
-from ..posegen_core.poses.edit import PAD_MODES, PERSON_MODES, SMOOTHING, SequenceEdit, apply_edit
+from ..posegen_core.poses.edit import PAD_MODES, PERSON_MODES, SMOOTHING, SequenceEdit, apply_edit, named_errors
 from ..posegen_core.poses.formats import to_pose_keypoint
 from ..posegen_core.poses.reference import drop_inserted, insert_reference_pose, select_reference_frame
 from ..posegen_core.poses.retarget import retarget, retarget_report
 from .pose_common import PoseKeypoint, pose_input, pose_output, preview_ui, read_poses
-
-
-def _core_errors(input_name: str, step):
-    """Core pose functions raise ValueError; in a node that becomes an error naming the input."""
-    try:
-        return step()
-    except PoseGenInputError:
-        raise
-    except ValueError as exc:
-        raise PoseGenInputError(input_name, f"{exc}.") from None
 
 
 class PoseGenPoseSequence(io.ComfyNode):
@@ -93,7 +83,7 @@ class PoseGenRetargetPoses(io.ComfyNode):
     def execute(cls, driving, reference, reference_person: int) -> io.NodeOutput:
         driving_seq = read_poses(driving, "driving")
         reference_seq = read_poses(reference, "reference")
-        result = _core_errors("driving", lambda: retarget(driving_seq, reference_seq, reference_person))
+        result = named_errors("driving", lambda: retarget(driving_seq, reference_seq, reference_person))
         report = retarget_report(result, reference_seq, driving_seq, reference_person).summary()
         return pose_output(result, report)
 
@@ -124,7 +114,7 @@ class PoseGenReferenceFrameSelect(io.ComfyNode):
             raise PoseGenInputError("reference_frames", f"{count} frames but reference_poses has {clip.num_frames}.",
                                     "one pose per reference frame")
         target = read_poses(target_poses, "target_poses")
-        index = _core_errors("reference_poses", lambda: select_reference_frame(clip, target))
+        index = named_errors("reference_poses", lambda: select_reference_frame(clip, target))
         chosen = clip.frames([index])
         return io.NodeOutput(reference_frames[index:index + 1], to_pose_keypoint(chosen), index, ui=preview_ui(chosen))
 
@@ -151,7 +141,7 @@ class PoseGenInsertReferencePose(io.ComfyNode):
     def execute(cls, target_poses, reference_pose, position: int) -> io.NodeOutput:
         target = read_poses(target_poses, "target_poses")
         reference = read_poses(reference_pose, "reference_pose").frames([0])
-        return pose_output(_core_errors("position", lambda: insert_reference_pose(target, reference, position)))
+        return pose_output(named_errors("position", lambda: insert_reference_pose(target, reference, position)))
 
 
 class PoseGenDropInsertedFrames(io.ComfyNode):

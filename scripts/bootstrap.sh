@@ -12,13 +12,15 @@
 #   * ComfyUI's requirements + requests, then requirements.txt and requirements-dev.txt,
 #     every pip call constrained so that nothing can replace torch
 #   * <comfyui>/custom_nodes/posegen_comfyui -> <repo> (symlink)
+#   * Debian's chromium for the headless-browser tests (apt-get as root; otherwise a hint)
 #
 # Exports for the caller: POSEGEN_REPO, POSEGEN_VENV, POSEGEN_PYTHON, POSEGEN_CONSTRAINTS,
 # COMFYUI_PATH.
 #
 # Knobs: POSEGEN_VENV (venv location), COMFYUI_PATH (use an existing ComfyUI),
 #        POSEGEN_BASE_PYTHON (interpreter that creates the venv, default python3),
-#        POSEGEN_BOOTSTRAP_FORCE=1 (ignore the "already done" markers).
+#        POSEGEN_BOOTSTRAP_FORCE=1 (ignore the "already done" markers),
+#        POSEGEN_CHROMIUM (a Chromium binary for the browser tests instead of the system's).
 #
 # The work runs in a subshell with `set -euo pipefail`, so sourcing this file never changes
 # the caller's shell options; only the variables above are exported.
@@ -225,6 +227,34 @@ PY
         log "linking $link -> $repo"
         ln -s "$repo" "$link"
     fi
+
+    # --- 6. headless Chromium for the browser tests (devtools/browser.py) ---------------------
+    # Debian's chromium, driven by the `playwright` package through its executable_path (no browser download).
+    # Present: one `command -v`. Missing: apt-get as root (update only when the package is unknown), else a hint.
+    # Never fatal: without it only tests/integration/test_browser_preview.py cannot run (it fails under CI=true).
+    ensure_chromium() {
+        local bin
+        for bin in "${POSEGEN_CHROMIUM:-chromium}" chromium chromium-browser; do
+            if command -v "$bin" >/dev/null 2>&1; then
+                log "chromium: $(command -v "$bin")"
+                return 0
+            fi
+        done
+        local hint="install it with: sudo apt-get install -y --no-install-recommends chromium (or set POSEGEN_CHROMIUM)"
+        if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+            log "warning: no chromium found; the headless-browser tests need it; $hint"
+            return 0
+        fi
+        log "installing Debian's chromium for the headless-browser tests (apt-get)"
+        local -a apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0)
+        if ! "${apt[@]}" install --no-install-recommends chromium >&2; then
+            log "chromium not installable from the current package lists; running apt-get update"
+            if ! { "${apt[@]}" update >&2 && "${apt[@]}" install --no-install-recommends chromium >&2; }; then
+                log "warning: apt-get could not install chromium; the headless-browser tests will not run; $hint"
+            fi
+        fi
+    }
+    ensure_chromium
 )
 
 _posegen_bootstrap() {

@@ -3,7 +3,8 @@
 Real umT5-XXL and CLIP-ViT-H weights cannot be downloaded in tests or CI, so these nodes produce ComfyUI's
 standard CONDITIONING and CLIP_VISION_OUTPUT values from small, seeded random projections instead. They carry
 no meaning at all; they only have the right types, shapes, dtypes and determinism. ``PoseGenStandInSleep``
-is a controllable slow node for exercising progress, previews, interrupts and errors.
+is a controllable slow node for exercising progress, previews, interrupts and errors; ``PoseGenStandInPosePreview``
+sends a synthetic waving pose sequence to the frontend's pose preview.
 
 The package registers only through ``comfy_entrypoint`` (ComfyUI ignores the entrypoint of a module that
 also exports NODE_CLASS_MAPPINGS, so this one must not). Link it into a ComfyUI custom_nodes folder as
@@ -18,6 +19,7 @@ from typing_extensions import override
 from .clip_vision import PoseGenStandInClipVisionEncode, stand_in_clip_vision_features
 from .common import CATEGORY
 from .image_slice import PoseGenStandInImageSlice
+from .pose_preview import PoseGenStandInPosePreview, waving_sequence
 from .sleep import PoseGenStandInSleep
 from .text_encode import PoseGenStandInTextEncode, stand_in_text_embedding, stand_in_token_count
 
@@ -26,6 +28,7 @@ STAND_IN_NODES: list[type[io.ComfyNode]] = [
     PoseGenStandInClipVisionEncode,
     PoseGenStandInSleep,
     PoseGenStandInImageSlice,
+    PoseGenStandInPosePreview,
 ]
 
 
@@ -44,6 +47,7 @@ __all__ = [
     "STAND_IN_NODES",
     "PoseGenStandInClipVisionEncode",
     "PoseGenStandInImageSlice",
+    "PoseGenStandInPosePreview",
     "PoseGenStandInSleep",
     "PoseGenStandInTextEncode",
     "PoseGenStandInsExtension",
@@ -51,4 +55,5 @@ __all__ = [
     "stand_in_clip_vision_features",
     "stand_in_text_embedding",
     "stand_in_token_count",
+    "waving_sequence",
 ]

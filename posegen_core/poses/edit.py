@@ -49,7 +49,8 @@ def parse_frame_list(text: str, input_name: str = "keyframes") -> list[int]:
     return frames
 
 
-def _named(input_name: str, step: Callable[[], T]) -> T:
+def named_errors(input_name: str, step: Callable[[], T]) -> T:
+    """Run ``step``; the ValueError a core pose function raises becomes an error naming the node input."""
     try:
         return step()
     except PoseGenInputError:
@@ -67,17 +68,17 @@ def apply_edit(seq: PoseSequence, edit: SequenceEdit) -> PoseSequence:
         raise PoseGenInputError("pad_mode", f"'{edit.pad_mode}' is unknown.", f"one of {PAD_MODES}")
     seq = select_person(seq, edit.person, edit.person_index)
     if edit.start or edit.end:
-        seq = _named("start", lambda: ops.trim(seq, edit.start, edit.end or None))
+        seq = named_errors("start", lambda: ops.trim(seq, edit.start, edit.end or None))
     if edit.target_fps:
-        seq = _named("source_fps", lambda: ops.resample_fps(seq, edit.target_fps, edit.source_fps or None))
+        seq = named_errors("source_fps", lambda: ops.resample_fps(seq, edit.target_fps, edit.source_fps or None))
     elif edit.source_fps:
         seq = seq.with_keypoints(seq.keypoints, fps=edit.source_fps)
     preset = SMOOTHING[edit.smoothing]
     if preset is not None:
         seq = ops.smooth(seq, min_cutoff=preset[0], beta=preset[1])
     if edit.length:
-        seq = _named("length", lambda: ops.pad_to_length(seq, edit.length, edit.pad_mode))
+        seq = named_errors("length", lambda: ops.pad_to_length(seq, edit.length, edit.pad_mode))
     keep = parse_frame_list(edit.keyframes)
     if keep or edit.keyframe_every:
-        seq = _named("keyframes", lambda: ops.sparsify(seq, keep=keep or None, every=edit.keyframe_every or None))
+        seq = named_errors("keyframes", lambda: ops.sparsify(seq, keep=keep or None, every=edit.keyframe_every or None))
     return seq

@@ -8,6 +8,7 @@ Anything else (a horse, a robot arm) is a user-defined skeleton from a small JSO
 
 from __future__ import annotations
 
+import colorsys
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +180,14 @@ HUMAN_RIGHT_HAND = slice(115, 136)
 # ankle -> foot links in PoseGen's order: left ankle (13) to 18..20, right ankle (10) to 21..23
 FEET_EDGES = ((13, 18), (13, 19), (13, 20), (10, 21), (10, 22), (10, 23))
 
+def _hand_link_colors() -> tuple[RGB, ...]:
+    # the OpenPose hand palette: link k of 20 at hue k/20
+    return tuple(tuple(round(255 * v) for v in colorsys.hsv_to_rgb(k / 20, 1.0, 1.0)) for k in range(20))  # type: ignore[misc]
+
+
+FACE_LINE_COLOR: RGB = (255, 255, 255)
+FOOT_COLOR: RGB = (255, 128, 0)
+
 HUMAN = Skeleton(
     name="human",
     keypoints=(*BODY18_NAMES, *FEET_NAMES, *FACE70.keypoints, *(f"left_hand_{n}" for n in HAND_NAMES),
@@ -188,6 +197,8 @@ HUMAN = Skeleton(
     parts={**BODY18.parts, "feet": tuple(range(18, 24)), "face": tuple(range(24, 94)),
            "left_hand": tuple(range(94, 115)), "right_hand": tuple(range(115, 136))},
     flip_pairs=(*BODY18_FLIPS, (18, 21), (19, 22), (20, 23), *((94 + i, 115 + i) for i in range(21))),
+    edge_colors=(*OPENPOSE_COLORS[:17], *(FOOT_COLOR,) * 6, *(FACE_LINE_COLOR,) * len(FACE68_EDGES),
+                 *_hand_link_colors(), *_hand_link_colors()),
 )
 
 # --- COCO-WholeBody-133 (PoseGen's source format: Sapiens) ------------------------------------------------------
