@@ -14,7 +14,8 @@ ComfyUI's stock Wan forward, all taken from PoseGen:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,11 @@ from torch import nn
 
 from .config import PoseGenConfig
 from .rope import video_and_reference_rope
+
+if TYPE_CHECKING:
+    from .longvideo.kvshare import ForwardKV
+
+KVSHARE_KEY = "posegen_kvshare"  # transformer_options entry holding a longvideo.kvshare.KVShareContext
 
 
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, transformer_options: dict,
@@ -95,27 +101,35 @@ def time_modulation(wan: nn.Module, t: torch.Tensor, dtype: torch.dtype) -> tupl
     return e, e6
 
 
-def joint_self_attention(
-    attn: nn.Module, a_video: torch.Tensor, a_ref: torch.Tensor, rope: torch.Tensor, transformer_options: dict,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One bidirectional attention over ``[video ; reference]`` with shared weights (spec §2.5)."""
-    n_video = a_video.shape[1]
+def joint_qkv(attn: nn.Module, a_video: torch.Tensor, a_ref: torch.Tensor, rope: torch.Tensor,
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Q, K (normed, rotated) and V of ``[video ; reference]`` with the shared weights (spec §2.5), heads packed."""
     x = torch.cat([a_video, a_ref.expand(a_video.shape[0], -1, -1)], dim=1)
     b, s = x.shape[:2]
     n, d = attn.num_heads, attn.head_dim
     q = _apply_rope(rms_norm(attn.norm_q, attn.q(x)).view(b, s, n, d), rope).view(b, s, n * d)
     k = _apply_rope(rms_norm(attn.norm_k, attn.k(x)).view(b, s, n, d), rope).view(b, s, n * d)
-    out = attn.o(_attention(q, k, attn.v(x), n, transformer_options))
-    return out[:, :n_video], out[:, n_video:]
+    return q, k, attn.v(x)
+
+
+def attend(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, transformer_options: dict,
+           ) -> torch.Tensor:
+    """Bidirectional attention, no mask, then the output projection."""
+    return attn.o(_attention(q, k, v, attn.num_heads, transformer_options))
 
 
 def cross_attention(
     attn: nn.Module, x: torch.Tensor, context: torch.Tensor, context_img_len: int, transformer_options: dict,
+    on_query_keys: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
-    """Video tokens attend to the text tokens and, separately, the CLIP tokens (spec §2.6)."""
+    """Video tokens attend to the text tokens and, separately, the CLIP tokens (spec §2.6). ``on_query_keys``
+    sees the normed query and text keys (KV sharing builds its subject maps from them)."""
     image, text = context[:, :context_img_len], context[:, context_img_len:]
     q = rms_norm(attn.norm_q, attn.q(x))
-    out = _attention(q, rms_norm(attn.norm_k, attn.k(text)), attn.v(text), attn.num_heads, transformer_options)
+    k_text = rms_norm(attn.norm_k, attn.k(text))
+    if on_query_keys is not None:
+        on_query_keys(q, k_text)
+    out = _attention(q, k_text, attn.v(text), attn.num_heads, transformer_options)
     out_img = _attention(q, rms_norm(attn.norm_k_img, attn.k_img(image)), attn.v_img(image), attn.num_heads,
                          transformer_options)
     return attn.o(out + out_img)
@@ -132,26 +146,45 @@ def posegen_block(
     context_img_len: int,
     transformer_options: dict,
     ref_needed_after: bool = True,
+    kv: ForwardKV | None = None,
+    index: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One Wan block on both streams (spec §2.4). ``ref_needed_after=False`` skips reference work whose
-    result nothing reads (the last block)."""
+    result nothing reads (the last block). ``kv`` records or shares the anchor's K/V (spec §5.3)."""
     table = cast_param(block.modulation, video)
     shift1, scale1, gate1, shift2, scale2, gate2 = (table + e6).chunk(6, dim=1)
     r_shift1, r_scale1, r_gate1, r_shift2, r_scale2, r_gate2 = (table + e6_ref).chunk(6, dim=1)
 
-    o_video, o_ref = joint_self_attention(
-        block.self_attn,
-        modulate(block.norm1(video), shift1, scale1),
-        modulate(block.norm1(ref), r_shift1, r_scale1),
-        rope,
-        transformer_options,
-    )
-    video = video + o_video * gate1
+    n_video = video.shape[1]
+    attn = block.self_attn
+    q, k, v = joint_qkv(attn, modulate(block.norm1(video), shift1, scale1), modulate(block.norm1(ref), r_shift1,
+                                                                                       r_scale1), rope)
+    if kv is not None:
+        kv.after_qkv(index, k, v)
+    shared = kv.shared_kv(index, k) if kv is not None else None
+    out = attend(attn, q, k, v, transformer_options)
+    own_video = video + out[:, :n_video] * gate1
+    if shared is None:
+        video = own_video
+        ref_update = out[:, n_video:]
+    else:
+        # every token also attends to the anchor's K/V; background tokens (in neither segment's subject mask)
+        # take that result, the reference tokens always do (spec §5.3)
+        out_shared = attend(attn, q, *shared, transformer_options)
+        keep = kv.keep_own(index, video.shape[0], video.device)
+        video = torch.where(keep[..., None], own_video, video + out_shared[:, :n_video] * gate1)
+        ref_update = out_shared[:, n_video:]
+
+    on_query_keys = None
+    if kv is not None and kv.wants_map(index):
+        def on_query_keys(q_video: torch.Tensor, k_text: torch.Tensor) -> None:
+            kv.after_cross_qk(index, q_video, k_text, attn.num_heads)
+
     video = video + cross_attention(block.cross_attn, block.norm3(video), context, context_img_len,
-                                    transformer_options)
+                                    transformer_options, on_query_keys)
     video = video + block.ffn(modulate(block.norm2(video), shift2, scale2)) * gate2
     if ref_needed_after:
-        ref = ref + o_ref * r_gate1
+        ref = ref + ref_update * r_gate1
         ref = ref + block.ffn(modulate(block.norm2(ref), r_shift2, r_scale2)) * r_gate2
     return video, ref
 
@@ -207,10 +240,12 @@ def posegen_forward(
     context = torch.cat([wan.img_emb(clip_fea.to(dtype)), wan.text_embedding(context)], dim=1)
     rope = video_and_reference_rope(grid, ref_grid, wan.dim // wan.num_heads, config.shift_ref_pos, x.device)
 
+    kv_context = transformer_options.get(KVSHARE_KEY)
+    kv = kv_context.forward_kv(transformer_options, grid) if kv_context is not None else None
     last = len(wan.blocks) - 1
     for i, block in enumerate(wan.blocks):
         video, ref = posegen_block(block, video, ref, e6, e6_ref, rope, context, context_img_len,
-                                   transformer_options, ref_needed_after=i < last)
+                                   transformer_options, ref_needed_after=i < last, kv=kv, index=i)
 
     head_table = cast_param(wan.head.modulation, video)
     shift, scale = (head_table + e.unsqueeze(1)).chunk(2, dim=1)

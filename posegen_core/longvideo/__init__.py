@@ -1,0 +1,1 @@
+"""Long-video schedule for PoseGen: chunk layout and padding (``plan``) and the cross-fade merge (``merge``)."""

@@ -1,0 +1,199 @@
+"""Anchor KV sharing (spec §5), in memory: record the anchor segment's self-attention K/V, share them with the
+other base segments.
+
+The sampler puts a :class:`KVShareContext` into ``transformer_options["posegen_kvshare"]``; PoseGen's forward asks
+it, once per call, for a :class:`ForwardKV` (None outside the shared steps) and hands every block's Q/K/V and
+cross-attention Q/K to it. Nothing goes to disk, no anchor Q is stored (only the anchor's per-block keyword maps,
+a few floats per token), and no dense token×token mask is built: the reference code's −inf mask only changes rows
+whose result is discarded (§5.4), so the shared attention is a plain attention against the anchor's K/V.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+
+from .masks import BlockMapAverager, keyword_attention_map, normalize_per_frame, otsu_threshold
+
+Mode = Literal["record", "share"]
+MaskMode = Literal["attention", "pose", "user", "none"]
+MASK_MODES: tuple[str, ...] = ("attention", "pose", "user", "none")
+COND, UNCOND = 0, 1  # ComfyUI's cond_or_uncond values; PoseGen's positive and negative passes
+
+
+@dataclass(frozen=True)
+class KVShareSettings:
+    steps: frozenset[int]  # sampler step indices that share (PoseGen default {0, 1})
+    blocks: frozenset[int]  # block indices that share (PoseGen default the last 6 of 40)
+    mask_mode: str = "attention"
+    max_block_idx: int = 10  # blocks 0..max feed the keyword maps (attention mode)
+    token_indices: tuple[int, ...] = ()  # positions of the subject word in the text context (attention mode)
+
+    def __post_init__(self) -> None:
+        if self.mask_mode not in MASK_MODES:
+            raise ValueError(f"mask_mode: '{self.mask_mode}' is unknown; use one of {MASK_MODES}")
+        if self.mask_mode == "attention":
+            if not self.token_indices:
+                raise ValueError("token_indices: attention masks need the subject word's token position")
+            if 0 in self.blocks:
+                # the current run's map averages earlier blocks only: block 0 has none (PoseGen crashes there)
+                raise ValueError("kv_blocks: block 0 cannot share when masks come from cross-attention")
+
+    def map_blocks(self) -> range:
+        return range(self.max_block_idx + 1)
+
+
+def step_index(transformer_options: dict) -> int | None:
+    """The sampler step of this model call: an explicit ``posegen_step``, else the position of the current
+    sigma in ComfyUI's ``sample_sigmas``."""
+    if "posegen_step" in transformer_options:
+        return int(transformer_options["posegen_step"])
+    schedule, sigma = transformer_options.get("sample_sigmas"), transformer_options.get("sigmas")
+    if schedule is None or sigma is None:
+        return None
+    distance = (schedule.flatten().float().cpu() - float(sigma.flatten()[0])).abs()
+    index = int(distance.argmin())
+    return index if float(distance[index]) <= 1e-6 * max(1.0, float(schedule.max())) else None
+
+
+@dataclass
+class AnchorRecord:
+    """What the anchor run leaves behind: K/V per (step, block, pass) and keyword maps per (step, block)."""
+
+    kv: dict[tuple[int, int, int], tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    maps: dict[tuple[int, int], torch.Tensor] = field(default_factory=dict)  # normalised [f, h, w]
+    storage: torch.device = torch.device("cpu")
+
+    @property
+    def nbytes(self) -> int:
+        tensors = [t for pair in self.kv.values() for t in pair] + list(self.maps.values())
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    def clear(self) -> None:
+        self.kv.clear()
+        self.maps.clear()
+
+
+def kv_bytes(tokens: int, dim: int, dtype: torch.dtype, steps: int, blocks: int, passes: int = 2) -> int:
+    """Memory the anchor's K/V take: K and V of every token, per shared step, block and CFG pass."""
+    return 2 * tokens * dim * torch.empty((), dtype=dtype).element_size() * steps * blocks * passes
+
+
+@dataclass
+class KVShareContext:
+    """One sampling run's role in KV sharing: ``record`` (the anchor) or ``share`` (another base segment).
+
+    ``static_masks`` are the token masks for the pose/user modes: ``{"curr": bool[T*h*w], "prev": bool[T*h*w]}``.
+    ``inspect`` keeps the masks each shared block used (for tests and the golden check).
+    """
+
+    settings: KVShareSettings
+    mode: Mode
+    record: AnchorRecord
+    static_masks: dict[str, torch.Tensor] | None = None
+    inspect: dict[str, torch.Tensor] | None = None
+
+    def forward_kv(self, transformer_options: dict, grid: tuple[int, int, int]) -> ForwardKV | None:
+        step = step_index(transformer_options)
+        if step is None or step not in self.settings.steps:
+            return None
+        passes = list(transformer_options.get("cond_or_uncond") or [COND])
+        return ForwardKV(self, step, passes, grid)
+
+
+class ForwardKV:
+    """KV sharing inside one model call (one step; the batch holds one element per CFG pass)."""
+
+    def __init__(self, context: KVShareContext, step: int, passes: list[int], grid: tuple[int, int, int]) -> None:
+        self.context = context
+        self.settings = context.settings
+        self.step = step
+        self.passes = passes
+        self.grid = grid
+        self.current_maps = BlockMapAverager()  # this call's own keyword maps, positive element
+
+    def _check_batch(self, batch: int) -> None:
+        if batch != len(self.passes):
+            raise ValueError(f"KV sharing needs one latent per CFG pass; got a batch of {batch} for passes "
+                             f"{self.passes} (use batch size 1)")
+
+    # --- self-attention ----------------------------------------------------------------------------------------
+
+    def after_qkv(self, block: int, k: torch.Tensor, v: torch.Tensor) -> None:
+        """Anchor: keep K (after norm and RoPE) and V of [video ; reference] for a shared block."""
+        if self.context.mode != "record" or block not in self.settings.blocks:
+            return
+        self._check_batch(k.shape[0])
+        record = self.context.record
+        for i, pass_ in enumerate(self.passes):
+            record.kv[(self.step, block, pass_)] = (k[i:i + 1].detach().to(record.storage),
+                                                    v[i:i + 1].detach().to(record.storage))
+
+    def shared_kv(self, block: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Base segment: the anchor's K/V for this step and block, one row per batch element's pass."""
+        if self.context.mode != "share" or block not in self.settings.blocks:
+            return None
+        self._check_batch(like.shape[0])
+        try:
+            pairs = [self.context.record.kv[(self.step, block, p)] for p in self.passes]
+        except KeyError:
+            raise ValueError(f"the anchor recorded no K/V for step {self.step}, block {block}: anchor and base "
+                             "segments must use the same steps and blocks") from None
+        k = torch.cat([pk for pk, _ in pairs]).to(device=like.device, dtype=like.dtype)
+        v = torch.cat([pv for _, pv in pairs]).to(device=like.device, dtype=like.dtype)
+        if k.shape[1:] != like.shape[1:]:
+            raise ValueError(f"anchor K/V have {k.shape[1]} tokens, this segment {like.shape[1]}: anchor and base "
+                             "segments need the same size and length")
+        return k, v
+
+    def keep_own(self, block: int, batch: int, device: torch.device) -> torch.Tensor:
+        """[batch, video tokens] True where a token keeps its own attention (foreground in either segment)."""
+        mode = self.settings.mask_mode
+        if mode == "none":
+            union = torch.zeros(math.prod(self.grid), dtype=torch.bool)
+        elif mode == "attention":
+            prev = self._otsu_tokens(self._anchor_average(block))
+            curr = self._otsu_tokens(self.current_maps.mean(min(block, self.settings.max_block_idx + 1)))
+            union = prev | curr
+            self._inspect(block, prev=prev, curr=curr, union=union)
+        else:
+            masks = self.context.static_masks or {}
+            union = masks["curr"].flatten().bool() | masks["prev"].flatten().bool()
+        return union.to(device)[None].expand(batch, -1)
+
+    def _anchor_average(self, block: int) -> torch.Tensor:
+        averager = BlockMapAverager()
+        for b in range(min(block, self.settings.max_block_idx) + 1):
+            averager.add(self.context.record.maps[(self.step, b)])
+        return averager.mean(averager.count)
+
+    def _otsu_tokens(self, average: torch.Tensor) -> torch.Tensor:
+        mask, _ = otsu_threshold(average.reshape(self.grid).float().cpu())
+        return mask.flatten().bool()
+
+    def _inspect(self, block: int, **masks: torch.Tensor) -> None:
+        if self.context.inspect is not None:
+            for name, mask in masks.items():
+                self.context.inspect[f"{name}/step{self.step}_block{block}"] = mask.clone()
+
+    # --- cross-attention ---------------------------------------------------------------------------------------
+
+    def wants_map(self, block: int) -> bool:
+        return self.settings.mask_mode == "attention" and block <= self.settings.max_block_idx
+
+    def after_cross_qk(self, block: int, q: torch.Tensor, k_text: torch.Tensor, num_heads: int) -> None:
+        """Keyword map of the positive element (the negative pass reuses the positive's masks, as PoseGen)."""
+        if not self.wants_map(block):
+            return
+        positive = self.passes.index(COND) if COND in self.passes else 0
+        columns = list(self.settings.token_indices)
+        raw = keyword_attention_map(q[positive:positive + 1].float(), k_text[positive:positive + 1, columns].float(),
+                                    num_heads, self.grid)
+        normalised = normalize_per_frame(raw)[0]
+        if self.context.mode == "record":
+            self.context.record.maps[(self.step, block)] = normalised.to(self.context.record.storage)
+        else:
+            self.current_maps.add(normalised)
