@@ -16,7 +16,7 @@ from typing import Literal
 
 import torch
 
-from .masks import BlockMapAverager, keyword_attention_map, normalize_per_frame, otsu_threshold
+from .masks import ForegroundMaskTracker, normalized_keyword_map
 
 Mode = Literal["record", "share"]
 MaskMode = Literal["attention", "pose", "user", "none"]
@@ -113,7 +113,15 @@ class ForwardKV:
         self.step = step
         self.passes = passes
         self.grid = grid
-        self.current_maps = BlockMapAverager()  # this call's own keyword maps, positive element
+        # this call's keyword maps ("curr", positive element) beside the anchor's ("prev") for the mask rules
+        self.masks = ForegroundMaskTracker(self.settings.max_block_idx)
+        if context.mode == "share" and self.settings.mask_mode == "attention":
+            for block in self.settings.map_blocks():
+                anchor_map = context.record.maps.get((step, block))
+                if anchor_map is None:
+                    raise ValueError(f"the anchor recorded no subject map for step {step}, block {block}: anchor "
+                                     "and base segments must use the same steps and mask settings")
+                self.masks.add(step, block, anchor_map, "prev")
 
     def _check_batch(self, batch: int) -> None:
         if batch != len(self.passes):
@@ -155,24 +163,14 @@ class ForwardKV:
         if mode == "none":
             union = torch.zeros(math.prod(self.grid), dtype=torch.bool)
         elif mode == "attention":
-            prev = self._otsu_tokens(self._anchor_average(block))
-            curr = self._otsu_tokens(self.current_maps.mean(min(block, self.settings.max_block_idx + 1)))
+            prev = self.masks.mask(self.step, block, "prev")[0].bool()
+            curr = self.masks.mask(self.step, block, "curr")[0].bool()
             union = prev | curr
             self._inspect(block, prev=prev, curr=curr, union=union)
         else:
             masks = self.context.static_masks or {}
             union = masks["curr"].flatten().bool() | masks["prev"].flatten().bool()
         return union.to(device)[None].expand(batch, -1)
-
-    def _anchor_average(self, block: int) -> torch.Tensor:
-        averager = BlockMapAverager()
-        for b in range(min(block, self.settings.max_block_idx) + 1):
-            averager.add(self.context.record.maps[(self.step, b)])
-        return averager.mean(averager.count)
-
-    def _otsu_tokens(self, average: torch.Tensor) -> torch.Tensor:
-        mask, _ = otsu_threshold(average.reshape(self.grid).float().cpu())
-        return mask.flatten().bool()
 
     def _inspect(self, block: int, **masks: torch.Tensor) -> None:
         if self.context.inspect is not None:
@@ -189,11 +187,9 @@ class ForwardKV:
         if not self.wants_map(block):
             return
         positive = self.passes.index(COND) if COND in self.passes else 0
-        columns = list(self.settings.token_indices)
-        raw = keyword_attention_map(q[positive:positive + 1].float(), k_text[positive:positive + 1, columns].float(),
-                                    num_heads, self.grid)
-        normalised = normalize_per_frame(raw)[0]
+        normalised = normalized_keyword_map(q[positive:positive + 1], k_text[positive:positive + 1],
+                                            self.settings.token_indices, num_heads, self.grid)
         if self.context.mode == "record":
-            self.context.record.maps[(self.step, block)] = normalised.to(self.context.record.storage)
+            self.context.record.maps[(self.step, block)] = normalised[0].to(self.context.record.storage)
         else:
-            self.current_maps.add(normalised)
+            self.masks.add(self.step, block, normalised, "curr")
