@@ -17,11 +17,13 @@ from comfy_api.v0_0_2 import ComfyExtension, io
 from typing_extensions import override
 
 from .clip_vision import PoseGenStandInClipVisionEncode, stand_in_clip_vision_features
-from .common import CATEGORY
+from .common import CATEGORY, ensure_repo_on_path
 from .image_slice import PoseGenStandInImageSlice
 from .pose_preview import PoseGenStandInPosePreview, waving_sequence
 from .sleep import PoseGenStandInSleep
 from .text_encode import PoseGenStandInTextEncode, stand_in_text_embedding, stand_in_token_count
+
+ensure_repo_on_path()  # stand-ins reuse posegen_core's pure helpers
 
 STAND_IN_NODES: list[type[io.ComfyNode]] = [
     PoseGenStandInTextEncode,

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import sys
+from pathlib import Path
 
 import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def ensure_repo_on_path() -> None:
+    """Make the repo's ``posegen_core`` and ``devtools`` importable inside the server. Appended, never prepended:
+    the repo's ``nodes/`` package must not shadow ComfyUI's ``nodes.py``."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.append(str(REPO_ROOT))
 
 CATEGORY = "PoseGen/testing"
 

@@ -8,31 +8,18 @@ feet, face and hands missing (confidence 0), and the node returns the preview pa
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from comfy_api.v0_0_2 import io
 
-from .common import CATEGORY
+from .common import CATEGORY, ensure_repo_on_path
 
-# Inside ComfyUI this package is loaded from custom_nodes/<link>, where the repo's top-level packages
-# (posegen_core, devtools) are not importable; append (never prepend: the repo's nodes/ must not shadow
-# ComfyUI's nodes.py) the repo root that the link resolves to.
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-try:
-    from devtools.demo_inputs import skeleton
-    from posegen_core.poses.preview import PREVIEW_KEY, preview_payload
-    from posegen_core.poses.sequence import PoseSequence
-    from posegen_core.poses.skeletons import HUMAN, HUMAN_BODY
-except ImportError:
-    if str(_REPO_ROOT) not in sys.path:
-        sys.path.append(str(_REPO_ROOT))
-    from devtools.demo_inputs import skeleton
-    from posegen_core.poses.preview import PREVIEW_KEY, preview_payload
-    from posegen_core.poses.sequence import PoseSequence
-    from posegen_core.poses.skeletons import HUMAN, HUMAN_BODY
+ensure_repo_on_path()  # the repo's posegen_core and devtools, inside the server
+from devtools.demo_inputs import skeleton  # noqa: E402
+from posegen_core.poses.preview import PREVIEW_KEY, preview_payload  # noqa: E402
+from posegen_core.poses.sequence import PoseSequence  # noqa: E402
+from posegen_core.poses.skeletons import HUMAN, HUMAN_BODY  # noqa: E402
 
 
 def waving_sequence(frames: int, fps: float | None, width: int, height: int, people: int = 1) -> PoseSequence:

@@ -65,4 +65,17 @@ class PoseGenStandInTextEncode(io.ComfyNode):
         import comfy.model_management
 
         emb = stand_in_text_embedding(text, text_dim, max_tokens)
-        return io.NodeOutput([[emb.to(comfy.model_management.intermediate_device()), {}]])
+        return io.NodeOutput([[emb.to(comfy.model_management.intermediate_device()), stand_in_subject(text)]])
+
+
+def stand_in_subject(text: str) -> dict:
+    """Like PoseGen Text Encode, record where the subject word is; here a token is a word (one row per word)."""
+    from posegen_core.errors import PoseGenInputError
+    from posegen_core.longvideo.subject import SUBJECT_TOKENS_KEY, subject_token_positions
+
+    words = [w.strip(".,;:!?\"'").lower() for w in text.split()]
+    try:
+        _, positions = subject_token_positions(text, words, lambda w: [w.lower()])
+    except PoseGenInputError:
+        return {}  # no subject word: the sampler's 'attention' masks will say so
+    return {SUBJECT_TOKENS_KEY: positions}

@@ -77,6 +77,31 @@ EXPECTED_INTERFACES = {
         "optional": {},
         "output": ["CLIP_VISION_OUTPUT"],
     },
+    "PoseGenTextEncode": {
+        "required": {"clip": "CLIP", "text": "STRING", "subject_word": "STRING"},
+        "optional": {},
+        "output": ["CONDITIONING"],
+    },
+    "PoseGenSegmentSampler": {
+        "required": {"base_model": "MODEL", "cond_model": "MODEL", "positive": "CONDITIONING",
+                     "negative": "CONDITIONING", "vae": "VAE", "clip_vision_output": "CLIP_VISION_OUTPUT",
+                     "reference_image": "IMAGE", "pose_frames": "IMAGE", "width": "INT", "height": "INT", "seed": "INT",
+                     "steps": "INT", "cfg": "FLOAT", "segment_length": "INT", "head_overlap": "INT",
+                     "tail_overlap": "INT", "anchor_segment": "INT", "framing": "COMBO", "kv_steps": "INT",
+                     "kv_blocks": "INT", "mask_mode": "COMBO"},
+        "optional": {"hand_frames": "IMAGE", "pose_keypoint": "POSE_KEYPOINT", "masks": "MASK",
+                     "missing_hands": "COMBO"},
+        "output": ["IMAGE", "STRING"],
+    },
+    "PoseGenTransitionBlend": {
+        "required": {"cond_model": "MODEL", "positive": "CONDITIONING", "negative": "CONDITIONING", "vae": "VAE",
+                     "clip_vision_output": "CLIP_VISION_OUTPUT", "reference_image": "IMAGE", "frames_before": "IMAGE",
+                     "frames_after": "IMAGE", "pose_frames": "IMAGE", "width": "INT", "height": "INT", "seed": "INT",
+                     "steps": "INT", "cfg": "FLOAT", "segment_length": "INT", "head_overlap": "INT",
+                     "tail_overlap": "INT"},
+        "optional": {"hand_frames": "IMAGE"},
+        "output": ["IMAGE"],
+    },
     "PoseGenScheduler": {
         "required": {"steps": "INT", "shift": "FLOAT", "denoise": "FLOAT"},
         "optional": {},
@@ -93,7 +118,7 @@ def _input_type(spec: list) -> str:
 def test_object_info_lists_the_node_with_its_inputs_and_outputs(comfy_server, name):
     info = comfy_server.object_info(name)[name]
     want = EXPECTED_INTERFACES[name]
-    assert info["category"] == "PoseGen" and info["description"]
+    assert info["description"]
     for section in ("required", "optional"):
         got = {k: _input_type(v) for k, v in info["input"].get(section, {}).items()}
         assert got == want[section], section
@@ -101,6 +126,7 @@ def test_object_info_lists_the_node_with_its_inputs_and_outputs(comfy_server, na
             assert len(spec) > 1 and spec[1].get("tooltip"), f"{name}: every input explains itself"
     assert info["output"] == want["output"]
     assert info["output_node"] == (name == "ConvertPoseGenCheckpoint")
+    assert info["category"] == "PoseGen"
 
 
 def test_checkpoint_choices_come_from_models_posegen(comfy_server):

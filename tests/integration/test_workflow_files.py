@@ -196,19 +196,36 @@ def test_single_segment_workflow_details(object_info: dict[str, Any]) -> None:
     }
 
 
-def test_tiny_and_real_prompts_run_the_same_posegen_graph(object_info: dict[str, Any]) -> None:
-    real, tiny = load(REAL_API), load(TINY_API)
-    assert set(real) - set(tiny) == set(REAL_ONLY_NODES)
+# Each tiny test prompt and the shipped real-weights workflow it stands for: (real, tiny, real-only nodes,
+# stand-in swaps, real-only links)
+TINY_TWINS = {
+    "single segment": (REAL_API, TINY_API, REAL_ONLY_NODES, STAND_INS, REAL_ONLY_LINKS),
+    "long video": (
+        REPO_ROOT / "workflows" / "posegen_long_video.api.json",
+        REPO_ROOT / "tests" / "workflows" / "posegen_long_video_tiny.api.json",
+        {"4": "CLIPLoader", "7": "CLIPVisionLoader"},
+        {"5": ("PoseGenTextEncode", "PoseGenStandInTextEncode"), "6": ("CLIPTextEncode", "PoseGenStandInTextEncode"),
+         "9": ("PoseGenClipVisionEncode", "PoseGenStandInClipVisionEncode")},
+        {("4", 0, "5", "clip"), ("4", 0, "6", "clip"), ("7", 0, "9", "clip_vision")},
+    ),
+}
+
+
+@pytest.mark.parametrize("twin", sorted(TINY_TWINS))
+def test_tiny_and_real_prompts_run_the_same_posegen_graph(object_info: dict[str, Any], twin: str) -> None:
+    real_path, tiny_path, real_only_nodes, stand_ins, real_only_links = TINY_TWINS[twin]
+    real, tiny = load(real_path), load(tiny_path)
+    assert set(real) - set(tiny) == set(real_only_nodes)
     assert set(tiny) - set(real) == set()
-    assert {k: real[k]["class_type"] for k in REAL_ONLY_NODES} == REAL_ONLY_NODES
+    assert {k: real[k]["class_type"] for k in real_only_nodes} == real_only_nodes
     differing = {k: (real[k]["class_type"], tiny[k]["class_type"]) for k in tiny if real[k] != tiny[k]}
     class_changes = {k: v for k, v in differing.items() if v[0] != v[1]}
-    assert class_changes == STAND_INS
-    for k in set(tiny) - set(STAND_INS):  # same class, same input names (values may be smaller)
+    assert class_changes == stand_ins
+    for k in set(tiny) - set(stand_ins):  # same class, same input names (values may be smaller)
         assert real[k]["inputs"].keys() == tiny[k]["inputs"].keys(), f"node {k} ({real[k]['class_type']})"
-    assert links_of(real) - links_of(tiny) == REAL_ONLY_LINKS
+    assert links_of(real) - links_of(tiny) == real_only_links
     assert links_of(tiny) - links_of(real) == set()
-    for stand_in in {t for _, t in STAND_INS.values()}:  # the stand-ins are served by the test server
+    for stand_in in {t for _, t in stand_ins.values()}:  # the stand-ins are served by the test server
         assert stand_in in object_info
 
 

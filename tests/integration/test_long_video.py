@@ -1,0 +1,151 @@
+"""A long video through the real server: keypoints -> retarget -> render -> Segment Sampler (5 base segments with
+KV sharing, transitions, merge) on tiny models; determinism, interruption and clear errors."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import json
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+from PIL import Image
+
+from devtools.comfy_server import ComfyServer, PromptResult
+from devtools.prompts import node_of_type
+
+from .conftest import SQUARE_REFERENCE
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TINY_LONG = REPO_ROOT / "tests" / "workflows" / "posegen_long_video_tiny.api.json"
+SAMPLER = "15"
+FRAMES = 110  # with segments of 17 (overlaps 5 and 4): 9 chunks, 5 of them base segments
+
+
+@pytest.fixture(scope="module")
+def long_prompt() -> dict:
+    prompt = json.loads(TINY_LONG.read_text(encoding="utf-8"))
+    node_of_type(prompt, "PoseGenPoseSequence")["inputs"]["length"] = FRAMES  # mirror-pad the 33 driving frames
+    return prompt
+
+
+def _with_frames(prompt: dict, tag: str, seed: int) -> dict:
+    prompt = copy.deepcopy(prompt)
+    prompt[SAMPLER]["inputs"]["seed"] = seed
+    prompt["90"] = {"class_type": "SaveImage", "inputs": {"images": [SAMPLER, 0], "filename_prefix": f"long_{tag}"}}
+    return prompt
+
+
+def _frames(result: PromptResult) -> np.ndarray:
+    return np.stack([np.asarray(Image.open(f)) for f in sorted(result.output_files("images", node_id="90"))])
+
+
+def _run(server: ComfyServer, prompt: dict) -> PromptResult:
+    result = server.run(prompt, timeout=1200)
+    assert result.ok, result.describe()
+    return result
+
+
+def test_long_video_has_the_driving_length(comfy_server, long_prompt):
+    result = _run(comfy_server, _with_frames(long_prompt, "a", 42))
+    frames = _frames(result)
+    assert frames.shape == (FRAMES, 64, 64, 3)
+    report = result.outputs[SAMPLER]["text"][0]
+    assert "9 chunks (5 base, 4 transition)" in report and "anchor K/V" in report
+    steps = long_prompt[SAMPLER]["inputs"]["steps"]
+    assert result.progress[SAMPLER][-1] == (9 * steps, 9 * steps)  # one bar over all segments and steps
+    assert result.previews.get(SAMPLER, 0) > 0
+    video = result.output_files("images", node_id="17")
+    assert len(video) == 1 and video[0].suffix == ".mp4"
+
+
+def test_long_video_is_identical_for_a_fixed_seed(comfy_server, long_prompt):
+    first = _frames(_run(comfy_server, _with_frames(long_prompt, "s42", 42)))
+    other = _frames(_run(comfy_server, _with_frames(long_prompt, "s7", 7)))
+    again = _run(comfy_server, _with_frames(long_prompt, "s42b", 42))
+    assert SAMPLER in again.executed_nodes
+    assert np.array_equal(first, _frames(again)) and not np.array_equal(first, other)
+
+
+def _server_rss(server: ComfyServer) -> int:
+    gc.collect()
+    return psutil.Process(server.process.pid).memory_info().rss
+
+
+def test_interrupt_mid_segment_leaves_the_server_healthy(comfy_server, long_prompt):
+    _run(comfy_server, _with_frames(long_prompt, "warm", 5))  # models loaded, caches warm
+    baseline = _server_rss(comfy_server)
+    prompt = _with_frames(long_prompt, "interrupted", 6)
+    prompt[SAMPLER]["inputs"]["steps"] = 40
+    sent = []
+
+    def interrupt_in_the_second_segment(message) -> None:
+        if (message.type == "progress" and message.data.get("node") == SAMPLER and not sent
+                and message.data.get("value", 0) > 45):
+            sent.append(comfy_server.interrupt())
+
+    result = comfy_server.run(prompt, timeout=1200, on_message=interrupt_in_the_second_segment)
+    assert result.status == "interrupted", result.describe()
+    assert "90" not in result.outputs and "17" not in result.outputs  # nothing that looks complete
+    after = _server_rss(comfy_server)
+    assert after < baseline * 1.25 + 300 * 2**20, (baseline, after)
+    assert _run(comfy_server, _with_frames(long_prompt, "after", 8)).ok
+
+
+BAD = {  # case -> (input the message names first, fragment)
+    "pose shorter than one segment": ("pose_frames", "shorter than one segment"),
+    "zero frames": ("pose_frames", "the batch is empty"),
+    "mismatched sizes": ("pose_frames", "but reference_image is"),
+    "keyword missing": ("positive", "no subject-word token positions"),
+    "anchor out of range": ("anchor", ""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_long_video_inputs(comfy_server, long_prompt, case):
+    prompt = copy.deepcopy(long_prompt)
+    sampler = prompt[SAMPLER]["inputs"]
+    if case == "pose shorter than one segment":
+        node_of_type(prompt, "PoseGenPoseSequence")["inputs"].update(length=10)
+    elif case == "zero frames":
+        prompt["91"] = {"class_type": "PoseGenStandInImageSlice",
+                        "inputs": {"image": sampler["pose_frames"], "start": 0, "count": 0}}
+        sampler["pose_frames"] = ["91", 0]
+    elif case == "mismatched sizes":
+        # the sampler's reference is another picture (64x64) than the one the poses were retargeted onto (512x512)
+        prompt["92"] = {"class_type": "LoadImage", "inputs": {"image": SQUARE_REFERENCE}}
+        sampler["reference_image"] = ["92", 0]
+    elif case == "keyword missing":
+        prompt["5"]["inputs"]["text"] = "A person in a white space suit waves."
+    elif case == "anchor out of range":
+        sampler["anchor_segment"] = 9
+    result = comfy_server.run(prompt, timeout=1200)
+    assert result.status == "error", result.describe()
+    name, fragment = BAD[case]
+    assert result.error["node_type"] == "PoseGenSegmentSampler"
+    assert result.error["exception_message"].startswith(f"{name}: ") and fragment in result.error["exception_message"]
+
+
+def test_transition_blend_joins_two_frame_batches(comfy_server, long_prompt):
+    """Transition Blend on any two batches: here the first and last 20 frames of a long video."""
+    prompt = _with_frames(long_prompt, "blend_src", 42)
+    sampler = prompt[SAMPLER]["inputs"]
+    slices = {"93": (SAMPLER, 0, 20), "94": (SAMPLER, FRAMES - 20, 20), "95": ("14", 30, 17)}
+    for node, (source, start, count) in slices.items():
+        prompt[node] = {"class_type": "PoseGenStandInImageSlice",
+                        "inputs": {"image": [source, 0], "start": start, "count": count}}
+    prompt["96"] = {"class_type": "PoseGenTransitionBlend", "inputs": {
+        "cond_model": sampler["cond_model"], "positive": sampler["positive"], "negative": sampler["negative"],
+        "vae": sampler["vae"], "clip_vision_output": sampler["clip_vision_output"],
+        "reference_image": sampler["reference_image"], "frames_before": ["93", 0], "frames_after": ["94", 0],
+        "pose_frames": ["95", 0], "width": 64, "height": 64, "seed": 42, "steps": 4, "cfg": 5.0,
+        "segment_length": 17, "head_overlap": 5, "tail_overlap": 4}}
+    prompt["97"] = {"class_type": "SaveImage", "inputs": {"images": ["96", 0], "filename_prefix": "blend"}}
+    result = _run(comfy_server, prompt)
+    video = _frames(result)
+    blended = np.stack([np.asarray(Image.open(f)) for f in sorted(result.output_files("images", node_id="97"))])
+    assert blended.shape[0] == 20 + 17 + 20 - 5 - 4
+    assert np.array_equal(blended[:15], video[:15])  # before's frames ahead of the seam are untouched
+    assert np.array_equal(blended[-16:], video[-16:])  # after's frames past the seam too
