@@ -14,36 +14,12 @@ import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from bench.rss import PeakRss
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-class _PeakRss:
-    """Samples this process's RSS every few milliseconds (ru_maxrss would include import-time peaks)."""
-
-    def __init__(self) -> None:
-        import psutil
-
-        self._process = psutil.Process()
-        self.baseline = self.peak = self._process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.002):
-            self.peak = max(self.peak, self._process.memory_info().rss)
-
-    def __enter__(self) -> _PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._process.memory_info().rss)
 
 
 def _measure_child(path: str, dtype: str) -> None:
@@ -56,7 +32,7 @@ def _measure_child(path: str, dtype: str) -> None:
     from posegen_core.comfy_model import load_model
 
     torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
-    with _PeakRss() as rss:
+    with PeakRss() as rss:
         start = time.perf_counter()
         model = load_model(Path(path), "auto", torch_dtype)
         seconds = time.perf_counter() - start

@@ -146,6 +146,7 @@ def encode_video(vae: Any, frames: torch.Tensor, shape: SegmentShape, input_name
     return latent
 
 
+@torch.inference_mode()  # VAE encodes; outside ComfyUI's executor autograd would keep their graphs
 def build_segment_conditioning(
     vae: Any,
     reference_image: torch.Tensor,

@@ -34,14 +34,13 @@ from ..poses.sequence import PoseSequence
 from ..schedule import flow_match_sigmas
 from .kvshare import AnchorRecord, KVShareContext, KVShareSettings, kv_bytes
 from .masks import pose_token_masks, user_token_masks
-from .merge import blend_pair, crossfade_merge
+from .merge import StreamingMerge, blend_pair
 from .plan import (
     Chunk,
     SegmentPlan,
     TransitionKeyframes,
     base_pose_indices,
     plan_segments,
-    transition_keyframes,
     transition_mask_channels,
     transition_pose_indices,
 )
@@ -227,6 +226,22 @@ def check_frames(inputs: LongVideoInputs) -> None:
                                 "a MASK batch with one mask per pose frame")
 
 
+def release_memory() -> None:
+    """Between segments: free what the last one held, in ComfyUI's allocator caches and in the C heap (glibc keeps
+    freed pages otherwise, so RSS would creep up segment after segment)."""
+    import ctypes
+    import gc
+
+    import comfy.model_management
+
+    gc.collect()
+    comfy.model_management.soft_empty_cache()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to trim
+        pass
+
+
 class _Runner:
     """One long-video run: the plan, the anchor's K/V, and the order of chunks."""
 
@@ -295,12 +310,13 @@ class _Runner:
         import comfy.model_management
 
         started = time.monotonic()
-        log.info("PoseGen long video plan:\n%s", self.plan.describe())
-        decoded: dict[int, torch.Tensor] = {}
+        merged = StreamingMerge(self.plan)  # the video itself: no decoded chunk is kept beside it
         record = self._anchor_record()
+        log.info("PoseGen long video plan:\n%s\n%s", self.plan.describe(), self._kv_note(record))
         try:
             for chunk in [c for c in self.plan.run_order if c.kind == "base"]:
                 comfy.model_management.throw_exception_if_processing_interrupted()
+                release_memory()
                 indices = base_pose_indices(self.plan, chunk)
                 hands = self.chunks.hands(indices)
                 kvshare = None
@@ -311,18 +327,20 @@ class _Runner:
                     self.base_model, self.chunks.encode(self.inputs.pose_frames[indices], "pose_frames"),
                     None if hands is None else self.chunks.encode(hands, "hand_frames"),
                     torch.zeros(MASK_CHANNELS, self.chunks.shape.latent_shape[2]), kvshare, f"base chunk {chunk.index}")
-                decoded[chunk.index] = self.chunks.decode(samples)
+                merged.add_base(chunk, self.chunks.decode(samples))
             kv_note = self._kv_note(record)
             record.clear()  # the transitions do not share
             for chunk in self.plan.transition_chunks:
                 comfy.model_management.throw_exception_if_processing_interrupted()
-                keyframes = transition_keyframes(self.plan, chunk, decoded[chunk.index - 1], decoded[chunk.index + 1])
-                decoded[chunk.index] = self.chunks.transition(self.cond_model, self.plan, keyframes,
-                                                              transition_pose_indices(self.plan, chunk),
-                                                              f"transition chunk {chunk.index}")
-            frames = crossfade_merge([decoded[c.index] for c in self.plan.chunks], self.plan)
+                release_memory()
+                frames = self.chunks.transition(self.cond_model, self.plan, merged.keyframes(chunk),
+                                                transition_pose_indices(self.plan, chunk),
+                                                f"transition chunk {chunk.index}")
+                merged.add_transition(chunk, frames)
+            frames = merged.result()
         finally:
             record.clear()  # an interrupt or error frees the anchor's K/V at once
+            release_memory()
         report = (f"{self.plan.describe()}\n{kv_note}\n{frames.shape[0]} frames of {self.settings.width}x"
                   f"{self.settings.height} in {time.monotonic() - started:.1f} s")
         return LongVideoResult(frames, self.plan, report)
@@ -332,6 +350,7 @@ class _Runner:
         import comfy.model_management
 
         device = self.base_model.load_device
+        self._kv_need = 0
         if self.kv_settings is None:
             return AnchorRecord(storage=torch.device("cpu"))
         config = posegen_info(self.base_model).config
@@ -346,17 +365,20 @@ class _Runner:
     def _kv_note(self, record: AnchorRecord) -> str:
         if self.kv_settings is None:
             return "KV sharing: off"
+        held = f", {record.nbytes / 2**20:.1f} MiB held" if record.kv else ""
         return (f"KV sharing: steps {sorted(self.kv_settings.steps)}, blocks {sorted(self.kv_settings.blocks)}, masks "
-                f"'{self.kv_settings.mask_mode}'; anchor K/V {record.nbytes / 2**20:.1f} MiB on {record.storage} "
-                f"(planned {getattr(self, '_kv_need', 0) / 2**20:.1f} MiB)")
+                f"'{self.kv_settings.mask_mode}'; anchor K/V {self._kv_need / 2**20:.1f} MiB planned on "
+                f"{record.storage}{held}")
 
 
+@torch.inference_mode()  # as inside ComfyUI's executor; outside it, autograd would keep every segment's graph
 def generate_long_video(base_model, cond_model, inputs: LongVideoInputs, settings: LongVideoSettings,
                         progress: Progress | None = None) -> LongVideoResult:
     """The whole video (IMAGE frames, exactly the driving length) and a report of the plan and memory."""
     return _Runner(base_model, cond_model, inputs, settings, progress).run()
 
 
+@torch.inference_mode()
 def transition_between(cond_model, inputs: LongVideoInputs, settings: LongVideoSettings, before: torch.Tensor,
                        after: torch.Tensor, progress: Progress | None = None) -> torch.Tensor:
     """TransitionBlend: regenerate the seam between two frame batches with the cond model and cross-fade all three.

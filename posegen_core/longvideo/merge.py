@@ -19,7 +19,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from .plan import SegmentPlan
+from .plan import Chunk, SegmentPlan, TransitionKeyframes
 
 FramesT = TypeVar("FramesT", torch.Tensor, np.ndarray)
 
@@ -139,3 +139,66 @@ def crossfade_merge_uint8(chunks: Sequence[FramesT], plan: SegmentPlan) -> Frame
     """PoseGen's merge on uint8 frames, bit for bit: each overlap frame is ``uint8(w·a + (1−w)·b)`` computed in
     float64 and truncated. Takes torch tensors or numpy arrays (returns the same kind)."""
     return _merge(chunks, plan, lambda dt: dt == torch.uint8, "uint8")
+
+
+class StreamingMerge:
+    """The merge of §4.4 built while the chunks arrive — every base chunk first, then the transitions — so only
+    the video itself is held, never all decoded chunks at once.
+
+    Base chunks are written whole at their planned start; a transition cross-fades into its neighbours' overlap
+    frames and fills the seam. Before that, :meth:`keyframes` reads the transition's given frames from the video:
+    the neighbours' untouched overlap frames (a base chunk's head and tail overlaps are disjoint because
+    S > H0 + T0). The video is kept to the covered length until :meth:`result`, because a transition's given
+    frames may lie past the driving length. The result equals :func:`crossfade_merge` frame for frame.
+    """
+
+    def __init__(self, plan: SegmentPlan) -> None:
+        self.plan = plan
+        self.video: torch.Tensor | None = None
+        self._written: set[int] = set()
+
+    def _place(self, frames: torch.Tensor) -> torch.Tensor:
+        if frames.dim() != 4 or frames.shape[0] != self.plan.segment_length:
+            raise ValueError(f"frames: shape {tuple(frames.shape)}; expected [{self.plan.segment_length}, H, W, C]")
+        if self.video is None:
+            self.video = torch.zeros((self.plan.covered_frames, *frames.shape[1:]), dtype=frames.dtype)
+        return frames.to(self.video.dtype)
+
+    def add_base(self, chunk: Chunk, frames: torch.Tensor) -> None:
+        if chunk.kind != "base":
+            raise ValueError(f"chunk {chunk.index} is a {chunk.kind} chunk")
+        if any(c.kind == "transition" for c in self.plan.chunks if c.index in self._written):
+            raise ValueError("add every base chunk before the transitions")
+        self.video[chunk.start:chunk.end] = self._place(frames)  # type: ignore[index]
+        self._written.add(chunk.index)
+
+    def keyframes(self, chunk: Chunk) -> TransitionKeyframes:
+        """The given frames of transition ``chunk``: its neighbours' overlap frames, as they were decoded."""
+        self._check_neighbours(chunk)
+        s, h0, t0 = self.plan.segment_length, self.plan.head_overlap, self.plan.tail_overlap
+        head = self.video[chunk.start:chunk.start + h0].clone()  # type: ignore[index]
+        tail = self.video[chunk.end - t0:chunk.end].clone()  # type: ignore[index]
+        return TransitionKeyframes(head, tail, range(0, h0), range(s - t0, s))
+
+    def add_transition(self, chunk: Chunk, frames: torch.Tensor) -> None:
+        self._check_neighbours(chunk)
+        frames = self._place(frames)
+        h0, t0, start, end = self.plan.head_overlap, self.plan.tail_overlap, chunk.start, chunk.end
+        video = self.video
+        video[start:start + h0] = crossfade(video[start:start + h0], frames[:h0])  # type: ignore[index]
+        video[start + h0:end - t0] = frames[h0:frames.shape[0] - t0]  # type: ignore[index]
+        video[end - t0:end] = crossfade(frames[-t0:], video[end - t0:end])  # type: ignore[index]
+        self._written.add(chunk.index)
+
+    def _check_neighbours(self, chunk: Chunk) -> None:
+        if chunk.kind != "transition":
+            raise ValueError(f"chunk {chunk.index} is a {chunk.kind} chunk")
+        missing = {chunk.index - 1, chunk.index + 1} - self._written
+        if missing:
+            raise ValueError(f"transition {chunk.index} needs base chunks {sorted(missing)} first")
+
+    def result(self) -> torch.Tensor:
+        if len(self._written) != len(self.plan.chunks):
+            missing = sorted({c.index for c in self.plan.chunks} - self._written)
+            raise ValueError(f"chunks {missing} were never added")
+        return self.video[:self.plan.output_frames]  # type: ignore[index]

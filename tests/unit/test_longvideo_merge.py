@@ -184,3 +184,22 @@ def test_merge_checks_its_inputs():
         crossfade_merge_uint8(good, plan)
     with pytest.raises(ValueError, match=r"^chunks: chunk 3 has dtype"):
         crossfade_merge([*good[:3], good[3].double(), good[4]], plan)
+
+
+def test_streaming_merge_equals_the_reference_merge_and_gives_untouched_keyframes():
+    from posegen_core.longvideo.merge import StreamingMerge
+
+    plan = plan_segments(300)
+    g = torch.Generator().manual_seed(3)
+    chunks = {c.index: torch.rand(81, 4, 6, 3, generator=g) for c in plan.chunks}
+    merger = StreamingMerge(plan)
+    for chunk in plan.base_chunks:
+        merger.add_base(chunk, chunks[chunk.index])
+    for chunk in plan.transition_chunks:
+        keys = merger.keyframes(chunk)
+        assert torch.equal(keys.head, chunks[chunk.index - 1][-21:])  # the neighbours' own frames, unblended
+        assert torch.equal(keys.tail, chunks[chunk.index + 1][:20])
+        merger.add_transition(chunk, chunks[chunk.index])
+    assert torch.allclose(merger.result(), crossfade_merge([chunks[c.index] for c in plan.chunks], plan), atol=1e-6)
+    with pytest.raises(ValueError, match="base chunks"):
+        StreamingMerge(plan).keyframes(plan.transition_chunks[0])
