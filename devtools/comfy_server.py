@@ -183,9 +183,11 @@ class PromptResult:
             )
         return text
 
-    def raise_for_status(self) -> None:
+    def raise_for_status(self) -> PromptResult:
+        """This result if the prompt succeeded, else ComfyServerError with the server's account of it."""
         if not self.ok:
             raise ComfyServerError(self.describe())
+        return self
 
 
 def comfyui_path_from_env() -> Path:
@@ -701,6 +703,10 @@ class ComfyServer:
         """Queue ``prompt`` and wait for it: :meth:`queue_prompt` + :meth:`wait_for`."""
         answer = self.queue_prompt(prompt)
         return self.wait_for(answer["prompt_id"], timeout, on_message=on_message)
+
+    def run_ok(self, prompt: Mapping[str, Any], timeout: float = 1200.0, **kwargs: Any) -> PromptResult:
+        """:meth:`run` for a prompt that must succeed (:meth:`PromptResult.raise_for_status`)."""
+        return self.run(prompt, timeout, **kwargs).raise_for_status()
 
     def wait_for(
         self,

@@ -17,6 +17,7 @@ from .pose_edit import (
 )
 from .pose_io import PoseGenExtractPoses, PoseGenLoadPoses
 from .pose_render import PoseGenRenderPoses
+from .posecrafter import PoseGenFaceHandEditSampler, PoseGenLatentFaceHandEdit, PoseGenReferenceInversion
 from .scheduling import PoseGenScheduler
 
 NODES: list[type[io.ComfyNode]] = [
@@ -36,6 +37,9 @@ NODES: list[type[io.ComfyNode]] = [
     PoseGenReferenceFrameSelect,
     PoseGenInsertReferencePose,
     PoseGenDropInsertedFrames,
+    PoseGenReferenceInversion,
+    PoseGenLatentFaceHandEdit,
+    PoseGenFaceHandEditSampler,
 ]
 
 

@@ -56,6 +56,8 @@ class PoseGenConditioning(io.ComfyNode):
                 io.Conditioning.Output(display_name="positive"),
                 io.Conditioning.Output(display_name="negative"),
                 io.Latent.Output(display_name="latent"),
+                io.Latent.Output(display_name="reference_latent",
+                                 tooltip="The reference image's clean latent (for Reference Inversion)."),
             ],
         )
 
@@ -70,4 +72,4 @@ class PoseGenConditioning(io.ComfyNode):
         latent = torch.zeros(shape.latent_shape, device=comfy.model_management.intermediate_device())
         return io.NodeOutput(node_helpers.conditioning_set_values(positive, values),
                              node_helpers.conditioning_set_values(negative, values),
-                             {"samples": latent})
+                             {"samples": latent}, {"samples": values["reference_latents"][0]})

@@ -9,6 +9,7 @@ from comfy_api.v0_0_2 import io
 from ..posegen_core.longvideo.generate import (
     LongVideoInputs,
     LongVideoSettings,
+    base_start,
     generate_long_video,
     transition_between,
 )
@@ -16,6 +17,7 @@ from ..posegen_core.longvideo.kvshare import MASK_MODES
 from ..posegen_core.longvideo.subject import POSEGEN_SUBJECT_WORDS, encode_prompt_with_subject
 from .conditioning import MISSING_HANDS
 from .pose_common import pose_input, read_poses
+from .posecrafter import FaceHandEditType
 
 # PoseGen's README presets for KV sharing by framing of the reference: (first steps, last blocks) of 25 / 40
 FRAMING = {"close-up": (1, 6), "half-body": (2, 6), "full-body": (4, 8), "distant view": (4, 10), "custom": None,
@@ -112,6 +114,17 @@ class PoseGenSegmentSampler(io.ComfyNode):
                 io.Mask.Input("masks", optional=True, tooltip="Subject masks, one per pose frame (mask_mode user)."),
                 io.Combo.Input("missing_hands", options=list(MISSING_HANDS), default="black frames", optional=True,
                                tooltip="Without hand_frames: black frames (PoseGen's no-hand input) or skip."),
+                io.Noise.Input("start_noise", optional=True,
+                               tooltip="PoseCrafter: start every base segment from Reference Inversion's noise (the "
+                               "inverted reference) instead of the seed's."),
+                io.Sigmas.Input("start_sigmas", optional=True,
+                                tooltip="The base segments' schedule; Reference Inversion's noise brings its own."),
+                io.Image.Input("reference_pose_frame", optional=True,
+                               tooltip="PoseCrafter's reference-pose insertion: the reference's pose, rendered like "
+                               "pose_frames, is put before every base segment's poses and its frame dropped."),
+                FaceHandEditType.Input("face_hand_edit", optional=True,
+                                       tooltip="PoseCrafter's face/hand edit (needs pose_keypoint), planned for every "
+                                       "base segment."),
             ],
             outputs=[io.Image.Output(display_name="images"), io.String.Output(display_name="report")],
         )
@@ -121,15 +134,19 @@ class PoseGenSegmentSampler(io.ComfyNode):
                 pose_frames, width: int, height: int, seed: int, steps: int, cfg: float, segment_length: int,
                 head_overlap: int, tail_overlap: int, anchor_segment: int, framing: str, kv_steps: int,
                 kv_blocks: int, mask_mode: str, hand_frames=None, pose_keypoint=None, masks=None,
-                missing_hands: str = "black frames") -> io.NodeOutput:
+                missing_hands: str = "black frames", start_noise=None, start_sigmas=None,
+                reference_pose_frame=None, face_hand_edit=None) -> io.NodeOutput:
         kv = FRAMING.get(framing) or (kv_steps, kv_blocks)
         settings = LongVideoSettings(
             width=width, height=height, segment_length=segment_length, head_overlap=head_overlap,
             tail_overlap=tail_overlap, anchor=anchor_segment, steps=steps, cfg=cfg, seed=seed, kv_steps=kv[0],
-            kv_blocks=kv[1], mask_mode=mask_mode, black_hands_when_missing=MISSING_HANDS.get(missing_hands, True))
+            kv_blocks=kv[1], mask_mode=mask_mode, black_hands_when_missing=MISSING_HANDS.get(missing_hands, True),
+            insert_reference_pose=reference_pose_frame is not None)
         inputs = LongVideoInputs(
             positive, negative, vae, clip_vision_output, reference_image, pose_frames, hand_frames,
-            poses=read_poses(pose_keypoint) if pose_keypoint is not None else None, masks=masks)
+            poses=read_poses(pose_keypoint) if pose_keypoint is not None else None, masks=masks,
+            reference_pose_frame=reference_pose_frame, face_hand_edit=face_hand_edit,
+            base_start=base_start(start_noise, start_sigmas, settings))
         bar = comfy.utils.ProgressBar(1)
         result = generate_long_video(base_model, cond_model, inputs, settings,
                                      progress=lambda done, total, preview: bar.update_absolute(done, total, preview))

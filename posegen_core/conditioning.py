@@ -8,7 +8,7 @@ CLIP features in ``clip_vision_output``, and the hand-normal latent in PoseGen's
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from .config import LATENT_CHANNELS, MASK_CHANNELS
 from .errors import PoseGenInputError
+from .poses.sequence import PoseSequence
 
 TEMPORAL_STRIDE = 4  # Wan 2.1 VAE: latent frame k covers pixel frames 4k-3..4k (frame 0 alone)
 SPATIAL_STRIDE = 8
@@ -65,6 +66,15 @@ def preprocess_frames(images: torch.Tensor, width: int, height: int) -> torch.Te
     cropped = frames[:, top:top + h, left:left + w].movedim(-1, 1).float()
     resized = F.interpolate(cropped, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
     return (torch.round(resized.clamp(0, 1) * 255) / 255).movedim(1, -1).to(images.dtype)
+
+
+def poses_on_canvas(seq: PoseSequence, width: int, height: int) -> PoseSequence:
+    """Keypoints moved through the same centre crop + resize that ``preprocess_frames`` gives their frames."""
+    top, left, h, w = center_crop_box(seq.height, seq.width, width / height)
+    keypoints = seq.keypoints.copy()
+    keypoints[..., 0] = (keypoints[..., 0] - left) * (width / w)
+    keypoints[..., 1] = (keypoints[..., 1] - top) * (height / h)
+    return replace(seq, keypoints=keypoints, width=width, height=height)
 
 
 @dataclass(frozen=True)

@@ -20,16 +20,18 @@ import torch
 from ..comfy_model import posegen_info
 from ..conditioning import (
     MASK_CHANNELS,
-    center_crop_box,
     check_image,
     check_segment_shape,
     encode_video,
     latent_frames,
     posegen_conditioning_values,
+    poses_on_canvas,
     preprocess_frames,
 )
 from ..dit_forward import KVSHARE_KEY
 from ..errors import PoseGenInputError
+from ..posecrafter.face_hand import FaceHandEdit
+from ..posecrafter.start_noise import InvertedNoise, check_schedule
 from ..poses.sequence import PoseSequence
 from ..schedule import flow_match_sigmas
 from .kvshare import AnchorRecord, KVShareContext, KVShareSettings, kv_bytes
@@ -69,6 +71,45 @@ class LongVideoSettings:
     mask_mode: str = "attention"
     max_block_idx: int = 10
     black_hands_when_missing: bool = True
+    # PoseCrafter: the reference pose as an extra first frame of every base segment, dropped afterwards
+    insert_reference_pose: bool = False
+
+
+@dataclass(frozen=True)
+class BaseStart:
+    """How base segments start instead of the seed's noise: a ComfyUI NOISE (ReferenceInversion's inverted
+    reference, or any other) sampled over ``sigmas`` from an empty latent."""
+
+    noise: Any  # ComfyUI's NOISE protocol: generate_noise({"samples": latent}) -> noise of that shape
+    sigmas: torch.Tensor  # descending, ending at 0
+
+
+def base_start(noise: Any, sigmas: torch.Tensor | None, settings: LongVideoSettings) -> BaseStart | None:
+    """The base segments' start from optional NOISE / SIGMAS inputs: none given = the seed's noise over the
+    settings' schedule; an inverted reference brings its own schedule (a different one given is an error)."""
+    if noise is None and sigmas is None:
+        return None
+    sigmas = check_schedule(noise, sigmas)
+    if sigmas is None:
+        sigmas = flow_match_sigmas(settings.steps, settings.shift)
+    sigmas = sigmas.float().cpu()
+    if sigmas.dim() != 1 or len(sigmas) < 2 or float(sigmas[-1]) != 0.0:
+        raise PoseGenInputError("start_sigmas", f"{sigmas.tolist()}.", "a schedule ending at 0 (PoseGen Scheduler)")
+    if noise is None:
+        noise = SeedNoise(settings.seed)
+    return BaseStart(noise, sigmas)
+
+
+@dataclass(frozen=True)
+class SeedNoise:
+    """ComfyUI's NOISE protocol with the seed's noise (what ChunkSampler uses without a start)."""
+
+    seed: int
+
+    def generate_noise(self, input_latent: dict[str, Any]) -> torch.Tensor:
+        import comfy.sample
+
+        return comfy.sample.prepare_noise(input_latent["samples"], self.seed)
 
 
 @dataclass
@@ -80,8 +121,11 @@ class LongVideoInputs:
     reference_image: torch.Tensor
     pose_frames: torch.Tensor  # the whole driving video, rendered poses [L, H, W, C]
     hand_frames: torch.Tensor | None = None
-    poses: PoseSequence | None = None  # for mask_mode "pose"
+    poses: PoseSequence | None = None  # for mask_mode "pose" and the face/hand edit
     masks: torch.Tensor | None = None  # for mask_mode "user": [L, H, W]
+    reference_pose_frame: torch.Tensor | None = None  # the reference pose rendered like pose_frames [1, H, W, C]
+    base_start: BaseStart | None = None  # PoseCrafter: start base segments from the inverted reference
+    face_hand_edit: FaceHandEdit | None = None  # PoseCrafter's face/hand latent edit, planned per base segment
 
 
 @dataclass
@@ -101,15 +145,6 @@ def subject_tokens(positive: list) -> tuple[int, ...]:
         if entry.get(SUBJECT_TOKENS_KEY):
             return tuple(int(i) for i in entry[SUBJECT_TOKENS_KEY])
     return ()
-
-
-def poses_on_segment_canvas(seq: PoseSequence, width: int, height: int) -> PoseSequence:
-    """Keypoints moved through the same centre crop + resize the frames get (conditioning.preprocess_frames)."""
-    top, left, h, w = center_crop_box(seq.height, seq.width, width / height)
-    keypoints = seq.keypoints.copy()
-    keypoints[..., 0] = (keypoints[..., 0] - left) * (width / w)
-    keypoints[..., 1] = (keypoints[..., 1] - top) * (height / h)
-    return replace(seq, keypoints=keypoints, width=width, height=height)
 
 
 def _plan_errors(step: Callable[[], SegmentPlan]) -> SegmentPlan:
@@ -153,7 +188,10 @@ class ChunkSampler:
         return None
 
     def sample(self, model, pose_latent: torch.Tensor, hand_latent: torch.Tensor | None, given: torch.Tensor,
-               kvshare: KVShareContext | None, label: str) -> torch.Tensor:
+               kvshare: KVShareContext | None, label: str, start: BaseStart | None = None,
+               sampler=None) -> torch.Tensor:
+        """One chunk through ComfyUI's sampling from an empty latent: with the seed's noise over the settings'
+        schedule, or with ``start``'s noise and schedule; ``sampler`` defaults to ComfyUI's Euler."""
         import comfy.sample
         import comfy.samplers
 
@@ -162,14 +200,17 @@ class ChunkSampler:
         if kvshare is not None:
             model = model.clone()
             model.model_options["transformer_options"][KVSHARE_KEY] = kvshare
-        latent = torch.zeros(self.shape.latent_shape)
-        noise = comfy.sample.prepare_noise(latent, self.settings.seed)
+        latent = torch.zeros(self.shape.latent_shape[:2] + pose_latent.shape[2:3] + self.shape.latent_shape[3:])
+        if start is None:
+            sigmas, noise = self.sigmas, comfy.sample.prepare_noise(latent, self.settings.seed)
+        else:
+            sigmas, noise = start.sigmas, start.noise.generate_noise({"samples": latent})
         offset = self.done_steps
         samples = comfy.sample.sample_custom(
-            model, noise, self.settings.cfg, comfy.samplers.ksampler("euler"), self.sigmas,
+            model, noise, self.settings.cfg, sampler or comfy.samplers.ksampler("euler"), sigmas,
             _with_values(self.inputs.positive, values), _with_values(self.inputs.negative, values), latent,
             callback=self._callback(model, offset), disable_pbar=True, seed=self.settings.seed)
-        self.done_steps = offset + self.settings.steps
+        self.done_steps = offset + len(sigmas) - 1
         log.info("PoseGen: %s sampled", label)
         return samples
 
@@ -255,12 +296,49 @@ class _Runner:
         self.plan = _plan_errors(lambda: plan_segments(inputs.pose_frames.shape[0], settings.segment_length,
                                                        settings.head_overlap, settings.tail_overlap,
                                                        anchor=settings.anchor))
+        self._check_posecrafter()
         self.kv_settings = self._kv_settings()
-        self.chunks = ChunkSampler(inputs, settings, len(self.plan.chunks) * settings.steps, progress)
-        self.poses = (poses_on_segment_canvas(inputs.poses, settings.width, settings.height)
+        base_steps = settings.steps if inputs.base_start is None else len(inputs.base_start.sigmas) - 1
+        total = len(self.plan.base_chunks) * base_steps + len(self.plan.transition_chunks) * settings.steps
+        self.chunks = ChunkSampler(inputs, settings, total, progress)
+        edit = inputs.face_hand_edit
+        self.face_hand_edit = (replace(edit, reference=poses_on_canvas(edit.reference, settings.width,
+                                                                             settings.height))
+                               if edit is not None else None)
+        self.edit_reports: list[str] = []
+        self.poses = (poses_on_canvas(inputs.poses, settings.width, settings.height)
                       if inputs.poses is not None else None)
         self.masks = (preprocess_frames(inputs.masks[..., None], settings.width, settings.height)[..., 0]
                       if inputs.masks is not None else None)
+
+    def _check_posecrafter(self) -> None:
+        s, inputs = self.settings, self.inputs
+        if s.insert_reference_pose:
+            frame = inputs.reference_pose_frame
+            if frame is None or frame.dim() != 4 or frame.shape[0] < 1:
+                raise PoseGenInputError("reference_pose_frame", "reference-pose insertion needs the rendered "
+                                        "reference pose.", "one pose frame, drawn like pose_frames")
+            if tuple(frame.shape[1:3]) != tuple(inputs.pose_frames.shape[1:3]):
+                raise PoseGenInputError("reference_pose_frame", f"{frame.shape[2]}x{frame.shape[1]} px but "
+                                        f"pose_frames are {inputs.pose_frames.shape[2]}x{inputs.pose_frames.shape[1]}.",
+                                        "the same canvas as the pose frames")
+        edit = inputs.face_hand_edit
+        if edit is None:
+            return
+        if inputs.poses is None:
+            raise PoseGenInputError("pose_keypoint", "the face/hand edit needs the driving poses.",
+                                    "the POSE_KEYPOINT the pose frames were rendered from")
+        steps = s.steps if inputs.base_start is None else len(inputs.base_start.sigmas) - 1
+        if edit.at_step >= steps:
+            raise PoseGenInputError("face_hand_edit", f"edits at step {edit.at_step} of a {steps}-step schedule.",
+                                    f"a step from 0 to {steps - 1}")
+        inverted = inputs.base_start is not None and isinstance(inputs.base_start.noise, InvertedNoise)
+        if not inverted and not (s.insert_reference_pose and edit.at_step > 0):
+            raise PoseGenInputError("face_hand_edit", "there is no reference in the latent to move: without the "
+                                    "inverted reference every frame starts as random noise.",
+                                    "Reference Inversion's noise on start_noise, or reference-pose insertion and "
+                                    "an edit at a later step (at_step > 0), when the inserted frame shows the "
+                                    "reference")
 
     def _kv_settings(self) -> KVShareSettings | None:
         s = self.settings
@@ -289,15 +367,52 @@ class _Runner:
             name, _, problem = str(exc).partition(": ")
             raise PoseGenInputError(name, problem) from None
 
+    def _base_clip(self, chunk: Chunk) -> tuple[torch.Tensor, torch.Tensor | None, np.ndarray]:
+        """A base segment's pose and hand frames and their driving-frame indices. With reference-pose insertion
+        the clip is 4 frames longer (it stays 4k+1): the reference pose, then S+3 driving frames; index -1 marks
+        the inserted frame."""
+        if not self.settings.insert_reference_pose:
+            indices = base_pose_indices(self.plan, chunk)
+            return self.inputs.pose_frames[indices], self.chunks.hands(indices), indices
+        driving = base_pose_indices(self.plan, chunk, extra=3)
+        poses = torch.cat([self.inputs.reference_pose_frame[:1].to(self.inputs.pose_frames),
+                           self.inputs.pose_frames[driving]])
+        hands = self.chunks.hands(driving)
+        if hands is not None:
+            hands = torch.cat([torch.zeros_like(hands[:1]), hands])  # no hand normals for the reference pose
+        return poses, hands, np.concatenate([[-1], driving])
+
+    def _edit_sampler(self, indices: np.ndarray, latent_shape: tuple[int, ...]):
+        """ComfyUI's Euler with PoseCrafter's face/hand edit before its step, or None (plain Euler)."""
+        edit = self.face_hand_edit
+        if edit is None:
+            return None
+        from ..posecrafter.edit_sampler import editing_euler
+
+        frames = self.poses.keypoints[np.maximum(indices, 0)]
+        if self.settings.insert_reference_pose:  # the inserted frame shows the reference pose itself
+            frames[0] = 0
+            ref = edit.reference.keypoints[0]
+            people = min(ref.shape[0], frames.shape[1])
+            frames[0, :people] = ref[:people]
+        plan = edit.plan_for(self.poses.with_keypoints(frames, inserted=()), tuple(latent_shape[2:]))
+        self.edit_reports.append(plan.summary())
+        return editing_euler(edit.editor(plan), edit.at_step)
+
     def _static_masks(self, chunk: Chunk) -> dict[str, torch.Tensor] | None:
         mode = self.kv_settings.mask_mode if self.kv_settings else "none"
         if mode not in ("pose", "user"):
             return None
         anchor = self.plan.chunks[self.plan.anchor]
-        grid = (latent_frames(self.settings.segment_length), self.settings.height // 16, self.settings.width // 16)
+        extra = 4 if self.settings.insert_reference_pose else 0
+        grid = (latent_frames(self.settings.segment_length + extra), self.settings.height // 16,
+                self.settings.width // 16)
 
         def tokens(c: Chunk) -> torch.Tensor:
-            indices = base_pose_indices(self.plan, c)
+            # with insertion the reference frame's tokens are judged by the first driving frame's pose
+            indices = base_pose_indices(self.plan, c, extra=extra - 1) if extra else base_pose_indices(self.plan, c)
+            if extra:
+                indices = np.concatenate([indices[:1], indices])
             if mode == "pose":
                 return pose_token_masks(self.poses, indices, grid, (self.settings.width, self.settings.height))
             return user_token_masks(self.masks, indices, grid)
@@ -317,17 +432,20 @@ class _Runner:
             for chunk in [c for c in self.plan.run_order if c.kind == "base"]:
                 comfy.model_management.throw_exception_if_processing_interrupted()
                 release_memory()
-                indices = base_pose_indices(self.plan, chunk)
-                hands = self.chunks.hands(indices)
+                poses, hands, indices = self._base_clip(chunk)
                 kvshare = None
                 if self.kv_settings is not None:
                     mode = "record" if chunk.index == self.plan.anchor else "share"
                     kvshare = KVShareContext(self.kv_settings, mode, record, static_masks=self._static_masks(chunk))
+                pose_latent = self.chunks.encode(poses, "pose_frames")
                 samples = self.chunks.sample(
-                    self.base_model, self.chunks.encode(self.inputs.pose_frames[indices], "pose_frames"),
-                    None if hands is None else self.chunks.encode(hands, "hand_frames"),
-                    torch.zeros(MASK_CHANNELS, self.chunks.shape.latent_shape[2]), kvshare, f"base chunk {chunk.index}")
-                merged.add_base(chunk, self.chunks.decode(samples))
+                    self.base_model, pose_latent, None if hands is None else self.chunks.encode(hands, "hand_frames"),
+                    torch.zeros(MASK_CHANNELS, pose_latent.shape[2]), kvshare, f"base chunk {chunk.index}",
+                    start=self.inputs.base_start, sampler=self._edit_sampler(indices, pose_latent.shape))
+                frames = self.chunks.decode(samples)
+                if self.settings.insert_reference_pose:  # drop the frame generated for the reference pose
+                    frames = frames[1:1 + self.settings.segment_length]
+                merged.add_base(chunk, frames)
             kv_note = self._kv_note(record)
             record.clear()  # the transitions do not share
             for chunk in self.plan.transition_chunks:
@@ -341,7 +459,8 @@ class _Runner:
         finally:
             record.clear()  # an interrupt or error frees the anchor's K/V at once
             release_memory()
-        report = (f"{self.plan.describe()}\n{kv_note}\n{frames.shape[0]} frames of {self.settings.width}x"
+        edits = "".join(f"\nface/hand edit, base segment {i}: {r}" for i, r in enumerate(self.edit_reports))
+        report = (f"{self.plan.describe()}\n{kv_note}{edits}\n{frames.shape[0]} frames of {self.settings.width}x"
                   f"{self.settings.height} in {time.monotonic() - started:.1f} s")
         return LongVideoResult(frames, self.plan, report)
 
@@ -355,6 +474,7 @@ class _Runner:
             return AnchorRecord(storage=torch.device("cpu"))
         config = posegen_info(self.base_model).config
         t, h, w = self.chunks.shape.latent_shape[2:]
+        t += 1 if self.settings.insert_reference_pose else 0  # the inserted frame adds a latent frame
         tokens = t * (h // 2) * (w // 2) + (h // 2) * (w // 2)
         need = kv_bytes(tokens, config.dim, self.base_model.model.get_dtype(), len(self.kv_settings.steps),
                         len(self.kv_settings.blocks))

@@ -229,15 +229,16 @@ def _mirrored_range(start: int, count: int, length: int) -> np.ndarray:
     return np.where(idx < length, idx, 2 * length - 1 - idx)
 
 
-def base_pose_indices(plan: SegmentPlan, chunk: Chunk) -> np.ndarray:
-    """Driving-frame indices for a base chunk's pose and hand videos (length S, spec §4.2).
+def base_pose_indices(plan: SegmentPlan, chunk: Chunk, extra: int = 0) -> np.ndarray:
+    """Driving-frame indices for a base chunk's pose and hand videos (length S + ``extra``, spec §4.2; ``extra``
+    frames continue past the chunk's end, for a clip that carries an inserted reference frame too).
 
     Past the driving video the frames are mirror-padded: ``start..L-1`` then ``L-1, L-2, ...``. A chunk ending
     exactly at L gets its own frames; the reference instead fed the time-reversed frames of the wrong segment
     there (its ``[-0:]`` slice bug at L = 81 + 121k), which we deliberately do not reproduce.
     """
     _check_chunk(plan, chunk, "base")
-    return _mirrored_range(chunk.start, plan.segment_length, plan.num_frames)
+    return _mirrored_range(chunk.start, plan.segment_length + extra, plan.num_frames)
 
 
 def transition_pose_indices(plan: SegmentPlan, chunk: Chunk) -> np.ndarray:

@@ -50,6 +50,7 @@ SQUARE_REFERENCE = "posegen_square_reference.png"
 # Inputs of the pose example workflow (workflows/posegen_pose_retarget_render.api.json)
 POSE_REFERENCE = "reference.png"
 DRIVING_POSES = "driving_poses.json"
+DRIVING_POSES_FACE_HANDS = "driving_poses_face_hands.json"  # the same figure with DWPose's face and hands
 DRIVING_FRAMES = 33
 
 
@@ -80,6 +81,7 @@ def comfy_models(comfy_base_dir: Path, tiny_prompt: dict) -> Path:
     write_pose_video(inputs / video, conditioning["length"], conditioning["width"], conditioning["height"])
     write_reference_photo(inputs / POSE_REFERENCE)
     write_driving_poses(inputs / DRIVING_POSES, frames=DRIVING_FRAMES)
+    write_driving_poses(inputs / DRIVING_POSES_FACE_HANDS, frames=DRIVING_FRAMES, face_and_hands=True)
     return models
 
 

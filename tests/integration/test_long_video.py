@@ -42,14 +42,9 @@ def _frames(result: PromptResult) -> np.ndarray:
     return np.stack([np.asarray(Image.open(f)) for f in sorted(result.output_files("images", node_id="90"))])
 
 
-def _run(server: ComfyServer, prompt: dict) -> PromptResult:
-    result = server.run(prompt, timeout=1200)
-    assert result.ok, result.describe()
-    return result
-
 
 def test_long_video_has_the_driving_length(comfy_server, long_prompt):
-    result = _run(comfy_server, _with_frames(long_prompt, "a", 42))
+    result = comfy_server.run_ok(_with_frames(long_prompt, "a", 42))
     frames = _frames(result)
     assert frames.shape == (FRAMES, 64, 64, 3)
     report = result.outputs[SAMPLER]["text"][0]
@@ -62,9 +57,9 @@ def test_long_video_has_the_driving_length(comfy_server, long_prompt):
 
 
 def test_long_video_is_identical_for_a_fixed_seed(comfy_server, long_prompt):
-    first = _frames(_run(comfy_server, _with_frames(long_prompt, "s42", 42)))
-    other = _frames(_run(comfy_server, _with_frames(long_prompt, "s7", 7)))
-    again = _run(comfy_server, _with_frames(long_prompt, "s42b", 42))
+    first = _frames(comfy_server.run_ok(_with_frames(long_prompt, "s42", 42)))
+    other = _frames(comfy_server.run_ok(_with_frames(long_prompt, "s7", 7)))
+    again = comfy_server.run_ok(_with_frames(long_prompt, "s42b", 42))
     assert SAMPLER in again.executed_nodes
     assert np.array_equal(first, _frames(again)) and not np.array_equal(first, other)
 
@@ -75,7 +70,7 @@ def _server_rss(server: ComfyServer) -> int:
 
 
 def test_interrupt_mid_segment_leaves_the_server_healthy(comfy_server, long_prompt):
-    _run(comfy_server, _with_frames(long_prompt, "warm", 5))  # models loaded, caches warm
+    comfy_server.run_ok(_with_frames(long_prompt, "warm", 5))  # models loaded, caches warm
     baseline = _server_rss(comfy_server)
     prompt = _with_frames(long_prompt, "interrupted", 6)
     prompt[SAMPLER]["inputs"]["steps"] = 40
@@ -91,7 +86,7 @@ def test_interrupt_mid_segment_leaves_the_server_healthy(comfy_server, long_prom
     assert "90" not in result.outputs and "17" not in result.outputs  # nothing that looks complete
     after = _server_rss(comfy_server)
     assert after < baseline * 1.25 + 300 * 2**20, (baseline, after)
-    assert _run(comfy_server, _with_frames(long_prompt, "after", 8)).ok
+    assert comfy_server.run_ok(_with_frames(long_prompt, "after", 8)).ok
 
 
 BAD = {  # case -> (input the message names first, fragment)
@@ -143,7 +138,7 @@ def test_transition_blend_joins_two_frame_batches(comfy_server, long_prompt):
         "pose_frames": ["95", 0], "width": 64, "height": 64, "seed": 42, "steps": 4, "cfg": 5.0,
         "segment_length": 17, "head_overlap": 5, "tail_overlap": 4}}
     prompt["97"] = {"class_type": "SaveImage", "inputs": {"images": ["96", 0], "filename_prefix": "blend"}}
-    result = _run(comfy_server, prompt)
+    result = comfy_server.run_ok(prompt)
     video = _frames(result)
     blended = np.stack([np.asarray(Image.open(f)) for f in sorted(result.output_files("images", node_id="97"))])
     assert blended.shape[0] == 20 + 17 + 20 - 5 - 4

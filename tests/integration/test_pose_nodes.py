@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from devtools.comfy_server import ComfyServer, PromptResult
 from devtools.prompts import node_of_type
 from posegen_core.poses.formats import from_pose_keypoint
 
@@ -51,11 +50,6 @@ def pose_prompt() -> dict:
     return json.loads(POSE_WORKFLOW.read_text(encoding="utf-8"))
 
 
-def _run(server: ComfyServer, prompt: dict) -> PromptResult:
-    result = server.run(prompt, timeout=600)
-    assert result.ok, result.describe()
-    return result
-
 
 @pytest.mark.parametrize("name", sorted(POSE_NODES))
 def test_pose_nodes_in_object_info(comfy_server, name):
@@ -75,7 +69,7 @@ def test_pose_example_workflow_retargets_and_renders(comfy_server, pose_prompt):
     prompt = copy.deepcopy(pose_prompt)
     prompt["3"]["inputs"].update(width=288, height=512)
     prompt["2"]["inputs"]["fps"] = 25.0
-    result = _run(comfy_server, prompt)
+    result = comfy_server.run_ok(prompt)
     assert {"2", "3", "4", "5", "6"} <= set(result.executed_nodes)
     frames = sorted(result.output_files("images", node_id="7"))
     assert len(frames) == DRIVING_FRAMES
@@ -96,7 +90,7 @@ def test_every_pose_output_is_controlnet_aux_pose_keypoint(comfy_server, pose_pr
     """What flows on POSE_KEYPOINT links is cn_aux's layout: cn_aux nodes read it, and we read theirs."""
     prompt = copy.deepcopy(pose_prompt)
     prompt["20"] = {"class_type": "PreviewAny", "inputs": {"source": ["5", 0]}}
-    result = _run(comfy_server, prompt)
+    result = comfy_server.run_ok(prompt)
     shown = result.outputs["20"]["text"][0]
     frames = json.loads(shown)
     assert len(frames) == DRIVING_FRAMES
@@ -114,7 +108,7 @@ def test_reference_insertion_and_drop_round_trip(comfy_server, pose_prompt):
     prompt["32"] = {"class_type": "PoseGenDropInsertedFrames",
                     "inputs": {"images": ["31", 0], "pose_keypoint": ["30", 0]}}
     prompt["33"] = {"class_type": "SaveImage", "inputs": {"images": ["32", 0], "filename_prefix": "posegen/dropped"}}
-    result = _run(comfy_server, prompt)
+    result = comfy_server.run_ok(prompt)
     assert result.outputs["30"][PREVIEW][0]["inserted"] == [0]
     assert result.outputs["30"][PREVIEW][0]["frames"] == DRIVING_FRAMES + 1
     assert len(result.output_files("images", node_id="33")) == DRIVING_FRAMES
@@ -131,7 +125,7 @@ def test_reference_frame_select_picks_the_matching_frame(comfy_server, pose_prom
     prompt["42"] = {"class_type": "PoseGenReferenceFrameSelect",
                     "inputs": {"reference_frames": ["41", 0], "reference_poses": ["3", 0], "target_poses": ["40", 0]}}
     prompt["43"] = {"class_type": "PreviewAny", "inputs": {"source": ["42", 2]}}
-    result = _run(comfy_server, prompt)
+    result = comfy_server.run_ok(prompt)
     assert result.outputs["43"]["text"][0] == "10"
 
 

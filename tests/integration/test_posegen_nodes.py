@@ -39,11 +39,6 @@ def _video_frames(path: Path) -> list[np.ndarray]:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
 
-def _run(server: ComfyServer, prompt: dict, **kwargs) -> PromptResult:
-    result = server.run(prompt, timeout=900, **kwargs)
-    assert result.ok, result.describe()
-    return result
-
 
 def _error(server: ComfyServer, prompt: dict) -> dict:
     result = server.run(prompt, timeout=900)
@@ -70,7 +65,7 @@ EXPECTED_INTERFACES = {
                      "clip_vision_output": "CLIP_VISION_OUTPUT", "reference_image": "IMAGE", "pose_frames": "IMAGE",
                      "width": "INT", "height": "INT", "length": "INT"},
         "optional": {"hand_frames": "IMAGE", "missing_hands": "COMBO"},
-        "output": ["CONDITIONING", "CONDITIONING", "LATENT"],
+        "output": ["CONDITIONING", "CONDITIONING", "LATENT", "LATENT"],
     },
     "PoseGenClipVisionEncode": {
         "required": {"clip_vision": "CLIP_VISION", "image": "IMAGE", "width": "INT", "height": "INT"},
@@ -90,7 +85,8 @@ EXPECTED_INTERFACES = {
                      "tail_overlap": "INT", "anchor_segment": "INT", "framing": "COMBO", "kv_steps": "INT",
                      "kv_blocks": "INT", "mask_mode": "COMBO"},
         "optional": {"hand_frames": "IMAGE", "pose_keypoint": "POSE_KEYPOINT", "masks": "MASK",
-                     "missing_hands": "COMBO"},
+                     "missing_hands": "COMBO", "start_noise": "NOISE", "start_sigmas": "SIGMAS",
+                     "reference_pose_frame": "IMAGE", "face_hand_edit": "POSEGEN_FACE_HAND_EDIT"},
         "output": ["IMAGE", "STRING"],
     },
     "PoseGenTransitionBlend": {
@@ -106,6 +102,24 @@ EXPECTED_INTERFACES = {
         "required": {"steps": "INT", "shift": "FLOAT", "denoise": "FLOAT"},
         "optional": {},
         "output": ["SIGMAS"],
+    },
+    "PoseGenReferenceInversion": {
+        "required": {"model": "MODEL", "positive": "CONDITIONING", "negative": "CONDITIONING", "latent": "LATENT",
+                     "sigmas": "SIGMAS", "cfg": "FLOAT", "method": "COMBO", "refine": "INT", "length": "INT"},
+        "optional": {},
+        "output": ["NOISE", "SIGMAS", "LATENT", "STRING"],
+    },
+    "PoseGenLatentFaceHandEdit": {
+        "required": {"reference_pose": "POSE_KEYPOINT", "face": "BOOLEAN", "left_hand": "BOOLEAN",
+                     "right_hand": "BOOLEAN", "min_confidence": "FLOAT", "robust": "BOOLEAN", "box_padding": "FLOAT",
+                     "feather": "FLOAT", "at_step": "INT"},
+        "optional": {},
+        "output": ["POSEGEN_FACE_HAND_EDIT"],
+    },
+    "PoseGenFaceHandEditSampler": {
+        "required": {"face_hand_edit": "POSEGEN_FACE_HAND_EDIT", "target_poses": "POSE_KEYPOINT"},
+        "optional": {},
+        "output": ["SAMPLER"],
     },
 }
 
@@ -126,7 +140,7 @@ def test_object_info_lists_the_node_with_its_inputs_and_outputs(comfy_server, na
             assert len(spec) > 1 and spec[1].get("tooltip"), f"{name}: every input explains itself"
     assert info["output"] == want["output"]
     assert info["output_node"] == (name == "ConvertPoseGenCheckpoint")
-    assert info["category"] == "PoseGen"
+    assert info["category"].split("/")[0] == "PoseGen"  # PoseGen, or a sub-menu of it
 
 
 def test_checkpoint_choices_come_from_models_posegen(comfy_server):
@@ -139,7 +153,7 @@ def test_checkpoint_choices_come_from_models_posegen(comfy_server):
 # --- the example workflow -------------------------------------------------------------------------------------
 
 def test_example_workflow_makes_the_requested_video(comfy_server, tiny_prompt):
-    result = _run(comfy_server, _with_frames(tiny_prompt, "a"))
+    result = comfy_server.run_ok(_with_frames(tiny_prompt, "a"))
     conditioning = node_of_type(tiny_prompt, "PoseGenConditioning")["inputs"]
     length, width, height = conditioning["length"], conditioning["width"], conditioning["height"]
     steps = node_of_type(tiny_prompt, "PoseGenScheduler")["inputs"]["steps"]
@@ -159,9 +173,9 @@ def test_example_workflow_makes_the_requested_video(comfy_server, tiny_prompt):
 
 
 def test_fixed_seed_gives_identical_frames(comfy_server, tiny_prompt):
-    first = _frames(_run(comfy_server, _with_frames(tiny_prompt, "seed42", seed=42)))
-    other = _frames(_run(comfy_server, _with_frames(tiny_prompt, "seed7", seed=7)))
-    again_result = _run(comfy_server, _with_frames(tiny_prompt, "seed42b", seed=42))
+    first = _frames(comfy_server.run_ok(_with_frames(tiny_prompt, "seed42", seed=42)))
+    other = _frames(comfy_server.run_ok(_with_frames(tiny_prompt, "seed7", seed=7)))
+    again_result = comfy_server.run_ok(_with_frames(tiny_prompt, "seed42b", seed=42))
     assert SAMPLER_NODE in again_result.executed_nodes  # really sampled again, not served from the cache
     assert np.array_equal(first, _frames(again_result))
     assert not np.array_equal(first, other)
@@ -221,7 +235,7 @@ def test_bad_input_gives_a_clear_error_naming_the_input(comfy_server, tiny_promp
 def test_server_keeps_serving_after_errors(comfy_server, tiny_prompt):
     for case in ("corrupt_shard", "pose_size"):
         _error(comfy_server, _bad(tiny_prompt, case))
-    result = _run(comfy_server, _with_frames(tiny_prompt, "after_errors", seed=1234))
+    result = comfy_server.run_ok(_with_frames(tiny_prompt, "after_errors", seed=1234))
     assert len(_frames(result)) == node_of_type(tiny_prompt, "PoseGenConditioning")["inputs"]["length"]
 
 
@@ -234,16 +248,16 @@ def _convert_prompt(output_name: str, overwrite: bool = False) -> dict:
 
 
 def test_converted_checkpoint_loads_and_gives_the_same_video(comfy_server, comfy_models, tiny_prompt):
-    result = _run(comfy_server, _convert_prompt("posegen_tiny_converted"))
+    result = comfy_server.run_ok(_convert_prompt("posegen_tiny_converted"))
     converted = comfy_models / "posegen" / "posegen_tiny_converted.safetensors"
     assert converted.is_file() and result.outputs["1"]["text"] == ["wrote models/posegen/" + converted.name]
     choices = comfy_server.object_info("LoadPoseGenModel")["LoadPoseGenModel"]["input"]["required"]["checkpoint"]
     assert converted.name in (choices[0] if isinstance(choices[0], list) else choices[1]["options"])
 
-    from_folder = _frames(_run(comfy_server, _with_frames(tiny_prompt, "folder", seed=5)))
+    from_folder = _frames(comfy_server.run_ok(_with_frames(tiny_prompt, "folder", seed=5)))
     prompt = _with_frames(tiny_prompt, "converted", seed=5)
     node_of_type(prompt, "LoadPoseGenModel")["inputs"]["checkpoint"] = converted.name
-    assert np.array_equal(from_folder, _frames(_run(comfy_server, prompt)))
+    assert np.array_equal(from_folder, _frames(comfy_server.run_ok(prompt)))
 
     error = _error(comfy_server, _convert_prompt("posegen_tiny_converted"))
     assert error["exception_message"].startswith("output_name: 'posegen_tiny_converted.safetensors' already exists")
@@ -264,13 +278,13 @@ def test_interrupt_stops_sampling_and_the_server_carries_on(comfy_server, tiny_p
     assert result.status == "interrupted", result.describe()
     assert sent and max(v for v, _ in result.progress[SAMPLER_NODE]) < 500
     assert "90" not in result.outputs
-    assert _run(comfy_server, _with_frames(tiny_prompt, "after_interrupt", seed=100)).ok
+    assert comfy_server.run_ok(_with_frames(tiny_prompt, "after_interrupt", seed=100)).ok
 
 
 def test_core_ksampler_samples_the_posegen_model(comfy_server, tiny_prompt):
     """A normal MODEL: plain KSampler (euler, simple, 25 steps, cfg 5) gives PoseGen's schedule on it, so the
     frames match the SamplerCustomAdvanced + PoseGenScheduler graph up to float rounding."""
-    custom = _frames(_run(comfy_server, _with_frames(tiny_prompt, "custom", seed=11)))
+    custom = _frames(comfy_server.run_ok(_with_frames(tiny_prompt, "custom", seed=11)))
     prompt = _with_frames(tiny_prompt, "ksampler", seed=11)
     for node_id in ("10", "11", "12", "13"):
         del prompt[node_id]
@@ -278,7 +292,7 @@ def test_core_ksampler_samples_the_posegen_model(comfy_server, tiny_prompt):
         "model": ["1", 0], "seed": 11, "steps": 25, "cfg": 5.0, "sampler_name": "euler", "scheduler": "simple",
         "positive": [CONDITIONING_NODE, 0], "negative": [CONDITIONING_NODE, 1], "latent_image": [CONDITIONING_NODE, 2],
         "denoise": 1.0}}
-    result = _run(comfy_server, prompt)
+    result = comfy_server.run_ok(prompt)
     frames = _frames(result)
     assert len(result.progress[SAMPLER_NODE]) == 25
     assert np.abs(frames.astype(int) - custom.astype(int)).max() <= 2

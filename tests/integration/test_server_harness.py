@@ -260,6 +260,8 @@ def test_runtime_error_is_reported_and_server_keeps_serving(comfy_server: ComfyS
     assert "image: expected an IMAGE tensor" in failed.describe()
     with pytest.raises(ComfyServerError, match="PoseGenStandInClipVisionEncode"):
         failed.raise_for_status()
+    with pytest.raises(ComfyServerError, match="image: expected an IMAGE tensor"):
+        comfy_server.run_ok(prompt, timeout=60)
 
     # A node's own error (Sleep's fail_message) is reported the same way.
     boom = comfy_server.run(
@@ -274,8 +276,8 @@ def test_runtime_error_is_reported_and_server_keeps_serving(comfy_server: ComfyS
     fixed = dict(prompt)
     fixed["5"] = empty_image()
     fixed["3"] = clip_vision(["5", 0], tokens=4, width=4)
-    ok = comfy_server.run(fixed, timeout=60)
-    assert ok.status == "success", ok.describe()
+    ok = comfy_server.run_ok(fixed, timeout=60)
+    assert ok.status == "success" and ok.raise_for_status() is ok
     assert ok.node_output("4")["text"][0].startswith("<comfy.clip_vision.Output object")
 
 

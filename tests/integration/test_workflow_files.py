@@ -208,6 +208,14 @@ TINY_TWINS = {
          "9": ("PoseGenClipVisionEncode", "PoseGenStandInClipVisionEncode")},
         {("4", 0, "5", "clip"), ("4", 0, "6", "clip"), ("7", 0, "9", "clip_vision")},
     ),
+    "posecrafter long video": (
+        REPO_ROOT / "workflows" / "posegen_posecrafter_long_video.api.json",
+        REPO_ROOT / "tests" / "workflows" / "posegen_posecrafter_long_video_tiny.api.json",
+        {"4": "CLIPLoader", "7": "CLIPVisionLoader"},
+        {"5": ("PoseGenTextEncode", "PoseGenStandInTextEncode"), "6": ("CLIPTextEncode", "PoseGenStandInTextEncode"),
+         "9": ("PoseGenClipVisionEncode", "PoseGenStandInClipVisionEncode")},
+        {("4", 0, "5", "clip"), ("4", 0, "6", "clip"), ("7", 0, "9", "clip_vision")},
+    ),
 }
 
 

@@ -1,0 +1,72 @@
+"""PoseCrafter's face/hand latent edit as one object: the reference pose and the settings, planned per segment.
+
+The LatentFaceHandEdit node builds it; a single segment is edited at once (or by the editing sampler at a later
+step), and the Segment Sampler plans it again for each of its segments' target poses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import torch
+
+from ..conditioning import SPATIAL_STRIDE, poses_on_canvas
+from ..errors import PoseGenInputError
+from ..poses.sequence import PoseSequence
+from .latent_edit import PART_NAMES, EditPlan, apply_edit, num_pixel_frames, plan_face_hand_edit
+
+
+@dataclass(frozen=True)
+class FaceHandEdit:
+    reference: PoseSequence  # the reference frame's pose (first frame used), on the video canvas
+    parts: tuple[str, ...] = PART_NAMES
+    min_confidence: float = 0.5
+    robust: bool = False
+    box_padding: float = 0.15
+    feather: float = 1.0
+    at_step: int = 0  # 0 = before sampling (PoseCrafter's choice)
+    source_frame: int = 0  # the latent frame holding the reference (the inverted or inserted one)
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            raise PoseGenInputError("parts", "none selected.", f"at least one of {', '.join(PART_NAMES)}")
+        missing = [p for p in self.parts if p not in self.reference.skeleton.parts]
+        if missing:
+            raise PoseGenInputError("reference_pose", f"its skeleton '{self.reference.skeleton.name}' has no "
+                                    f"{', '.join(missing)} landmarks.", "a human pose with face and hands "
+                                    "(DWPose, or Extract Poses with face and hands)")
+        if self.reference.num_frames < 1:
+            raise PoseGenInputError("reference_pose", "no frames.", "the reference frame's pose")
+        if self.at_step < 0:
+            raise PoseGenInputError("at_step", f"{self.at_step}.", "0 (before sampling) or a later step")
+
+    def plan_for(self, targets: PoseSequence, grid: tuple[int, int, int]) -> EditPlan:
+        return plan_face_hand_edit(self.reference, targets, grid, parts=self.parts,
+                                   min_confidence=self.min_confidence, robust=self.robust,
+                                   box_padding=self.box_padding)
+
+    def editor(self, plan: EditPlan) -> Callable[[torch.Tensor], torch.Tensor]:
+        return lambda latent: apply_edit(latent, plan, source_frame=self.source_frame, feather=self.feather)
+
+    def editor_for(self, targets: PoseSequence, on_plan: Callable[[EditPlan], None] | None = None
+                   ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """An editor for a latent whose grid is known only when it arrives (a sampler's state): ``targets``, one
+        pose per pixel frame, and the reference are moved onto that latent's canvas as their frames were
+        (centre crop + resize), planned, and the plan handed to ``on_plan`` (for the report)."""
+
+        def edit(latent: torch.Tensor) -> torch.Tensor:
+            if latent.dim() != 5:
+                raise PoseGenInputError("latent", f"shape {tuple(latent.shape)}.", "a video latent [B, C, T, h, w]")
+            t, h, w = latent.shape[2:]
+            if targets.num_frames != num_pixel_frames(t):
+                raise PoseGenInputError("target_poses", f"{targets.num_frames} poses for a latent of {t} frames.",
+                                        f"one pose per video frame: {num_pixel_frames(t)}")
+            width, height = w * SPATIAL_STRIDE, h * SPATIAL_STRIDE
+            edit_on_canvas = replace(self, reference=poses_on_canvas(self.reference, width, height))
+            plan = edit_on_canvas.plan_for(poses_on_canvas(targets, width, height), (t, h, w))
+            if on_plan is not None:
+                on_plan(plan)
+            return edit_on_canvas.editor(plan)(latent)
+
+        return edit
