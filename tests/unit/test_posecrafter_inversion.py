@@ -225,16 +225,21 @@ class _EpsSampling(comfy.model_sampling.ModelSamplingDiscrete, comfy.model_sampl
     """What ComfyUI's ModelSamplingDiscrete node patches in for an eps model."""
 
 
+class _VSampling(comfy.model_sampling.ModelSamplingDiscrete, comfy.model_sampling.V_PREDICTION):
+    """... and for a v-prediction model."""
+
+
+@pytest.mark.parametrize("sampling", [_EpsSampling, _VSampling], ids=["eps", "v"])
 @pytest.mark.parametrize("part", ["full", "half"])
 @pytest.mark.parametrize("route", ["latent", "noise"])
-def test_eps_model_sampling_round_trips_too(case, part, route):
-    # EPS: noise_scaling(σ, 0, L) = L and inverse_noise_scaling is the identity; "full" starts at sigma_max,
+def test_eps_and_v_model_sampling_round_trip_too(case, sampling, part, route):
+    # EPS / V: noise_scaling(σ, 0, L) = L and inverse_noise_scaling is the identity; "full" starts at sigma_max,
     # where ComfyUI scales the noise by √(1 + σ²) (max_denoise) instead of σ
-    eps = case[0].clone()
-    eps.add_object_patch("model_sampling", _EpsSampling())
-    sigmas = comfy.samplers.calculate_sigmas(eps.get_model_object("model_sampling"), "karras", 20).float()
+    patched = case[0].clone()
+    patched.add_object_patch("model_sampling", sampling())
+    sigmas = comfy.samplers.calculate_sigmas(patched.get_model_object("model_sampling"), "karras", 20).float()
     sigmas = sigmas if part == "full" else sigmas[10:]
-    assert _round_trip(case, sigmas, 1.0, 6, route, model=eps) < 1e-4  # measured 2.5e-7 .. 3.4e-6
+    assert _round_trip(case, sigmas, 1.0, 6, route, model=patched) < 1e-4  # measured 2.5e-7 .. 3.4e-6 (eps)
 
 
 def test_inversion_sampler_in_sample_custom_is_invert_latent(case):
