@@ -173,6 +173,81 @@ def write_broken_checkpoints(models_dir: Path, good_folder: Path) -> dict[str, P
     return out
 
 
+def tiny_poseanything_config(ptc_enabled: bool = True):
+    """PoseAnything's layout (96-channel input, 48-channel latent, PTCM) at test size, two 64-wide heads."""
+    from posegen_core.poseanything.config import PoseAnythingConfig
+
+    return PoseAnythingConfig(dim=128, in_dim=96, ffn_dim=256, out_dim=48, text_dim=TINY_TEXT_DIM, freq_dim=64,
+                              num_heads=2, num_layers=2, ptc_enabled=ptc_enabled)
+
+
+def tiny_poseanything_state_dict(ptc_enabled: bool = True, seed: int = 0) -> dict[str, torch.Tensor]:
+    """ComfyUI's Wan 2.2 ``WanModel`` at tiny size plus PoseAnything's PTCM modules, random weights."""
+    ensure_comfy_importable()
+    import comfy.ldm.wan.model
+    import comfy.ops
+
+    from posegen_core.poseanything.comfy_model import attach_ptcm_modules
+
+    config = tiny_poseanything_config(ptc_enabled)
+    wan = comfy.ldm.wan.model.WanModel(**config.comfy_unet_config(), operations=comfy.ops.disable_weight_init)
+    if ptc_enabled:
+        attach_ptcm_modules(wan, config, None)
+    shapes = {k: v.shape for k, v in wan.state_dict().items()}
+    return random_like_trained(shapes, torch.Generator().manual_seed(seed), config.dim)
+
+
+def write_tiny_poseanything(models_dir: Path, name: str = "poseanything-tiny") -> dict[str, Path]:
+    """``models/poseanything/<name>/``: the PTCM model as released (two ``diffusion_pytorch_model-*`` shards, plus
+    the ``model_config.json`` a 64-wide-head model needs), and ``<name>-plain.safetensors``: the PTCM-free variant as
+    one file whose config is in its metadata (what ConvertPoseAnythingCheckpoint writes)."""
+    import json
+
+    from posegen_core.checkpoint_writer import write_safetensors_atomically
+    from posegen_core.poseanything.checkpoint import META_CONFIG, META_FORMAT
+
+    root = Path(models_dir) / "poseanything"
+    folder = root / name
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        weights = tiny_poseanything_state_dict(True)
+        keys = sorted(weights)
+        half = len(keys) // 2
+        for i, part in enumerate((keys[:half], keys[half:])):
+            shard = folder / f"diffusion_pytorch_model-{i + 1:05d}-of-00002.safetensors"
+            save_file({k: weights[k] for k in part}, str(shard))
+        (folder / "model_config.json").write_text(json.dumps(tiny_poseanything_config(True).to_json_dict()))
+    plain = root / f"{name}-plain.safetensors"
+    if not plain.exists():
+        metadata = {META_FORMAT: "1", META_CONFIG: json.dumps(tiny_poseanything_config(False).to_json_dict())}
+        write_safetensors_atomically(plain, tiny_poseanything_state_dict(False, seed=1), metadata)
+    return {"poseanything": folder, "poseanything_plain": plain}
+
+
+def wan22_vae_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
+    """ComfyUI's Wan 2.2 VAE with random weights. ComfyUI builds this VAE with fixed sizes (dim 160, ~705M
+    parameters) whatever the state dict holds, so no smaller Wan 2.2 VAE loads: this is the smallest one."""
+    ensure_comfy_importable()
+    import comfy.ldm.wan.vae2_2
+
+    vae = comfy.ldm.wan.vae2_2.WanVAE(dim=160, z_dim=48, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
+                                      temperal_downsample=[False, True, True], dropout=0.0)
+    shapes = {k: v.shape for k, v in vae.state_dict().items()}
+    del vae
+    generator = torch.Generator().manual_seed(seed)
+    return {k: random_like_trained({k: shape}, generator, 160)[k].to(torch.bfloat16) for k, shape in shapes.items()}
+
+
+def write_wan22_vae(models_dir: Path, name: str = "wan2.2_vae_random.safetensors") -> Path:
+    path = Path(models_dir) / "vae" / name
+    if not path.exists():
+        from posegen_core.checkpoint_writer import write_safetensors_atomically
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_safetensors_atomically(path, wan22_vae_state_dict(), None)
+    return path
+
+
 def write_all(models_dir: Path) -> dict[str, Path]:
     base_folder, cond_folder = write_tiny_posegen(models_dir, make_tiny_posegen())
     return {"posegen_base": base_folder, "posegen_cond": cond_folder, "vae": write_tiny_vae(models_dir)}

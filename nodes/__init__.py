@@ -17,6 +17,8 @@ from .pose_edit import (
 )
 from .pose_io import PoseGenExtractPoses, PoseGenLoadPoses
 from .pose_render import PoseGenRenderPoses
+from .poseanything import NODES as POSEANYTHING_NODES
+from .poseanything import register_poseanything_folder
 from .posecrafter import PoseGenFaceHandEditSampler, PoseGenLatentFaceHandEdit, PoseGenReferenceInversion
 from .scheduling import PoseGenScheduler
 
@@ -40,6 +42,7 @@ NODES: list[type[io.ComfyNode]] = [
     PoseGenReferenceInversion,
     PoseGenLatentFaceHandEdit,
     PoseGenFaceHandEditSampler,
+    *POSEANYTHING_NODES,
 ]
 
 
@@ -49,5 +52,6 @@ class PoseGenExtension(ComfyExtension):
 
 
 async def comfy_entrypoint() -> PoseGenExtension:
+    register_poseanything_folder()
     register_model_folder()  # before ComfyUI asks for the node list, whose combos list models/posegen
     return PoseGenExtension()

@@ -9,7 +9,8 @@ import nodes as comfy_nodes
 import torch
 from comfy_api.v0_0_2 import io
 
-from ..posegen_core.conditioning import build_segment_conditioning
+from ..posegen_core.conditioning import build_segment_conditioning, preprocess_frames
+from ..posegen_core.poseanything.negative import POSE_VIDEO_KEY, PoseVideoSource
 
 MISSING_HANDS = {
     "black frames": True,  # what PoseGen's own hand video holds where no hand is visible
@@ -70,6 +71,9 @@ class PoseGenConditioning(io.ComfyNode):
             black_hands_when_missing=MISSING_HANDS.get(missing_hands, True),
             progress=lambda done, total: bar.update_absolute(done, total))
         latent = torch.zeros(shape.latent_shape, device=comfy.model_management.intermediate_device())
+        # kept so a guider can re-encode a static-pose / camera-moved negative (PoseAnything Guider)
+        values[POSE_VIDEO_KEY] = PoseVideoSource.from_images(preprocess_frames(pose_frames, width, height),
+                                                             tuple(range(length)), vae, binary=False)
         return io.NodeOutput(node_helpers.conditioning_set_values(positive, values),
                              node_helpers.conditioning_set_values(negative, values),
                              {"samples": latent}, {"samples": values["reference_latents"][0]})

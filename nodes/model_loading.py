@@ -20,15 +20,16 @@ WEIGHT_DTYPES = {"default": None, "bf16": torch.bfloat16, "fp16": torch.float16,
 CONVERT_DTYPES = {"bf16": torch.bfloat16, "keep": None, "fp16": torch.float16, "fp32": torch.float32}
 
 
-def register_model_folder() -> None:
-    """models/posegen, like ComfyUI's own model folders (extra_model_paths.yaml may add more)."""
-    default = os.path.join(folder_paths.models_dir, MODEL_FOLDER)
-    if default not in folder_paths.folder_names_and_paths.get(MODEL_FOLDER, ([], set()))[0]:
-        folder_paths.add_model_folder_path(MODEL_FOLDER, default, is_default=True)
+def register_model_folder(folder: str = MODEL_FOLDER) -> None:
+    """models/<folder> (models/posegen by default), like ComfyUI's own model folders (extra_model_paths.yaml may
+    add more)."""
+    default = os.path.join(folder_paths.models_dir, folder)
+    if default not in folder_paths.folder_names_and_paths.get(folder, ([], set()))[0]:
+        folder_paths.add_model_folder_path(folder, default, is_default=True)
 
 
-def model_roots() -> list[Path]:
-    return [Path(p) for p in folder_paths.get_folder_paths(MODEL_FOLDER)]
+def model_roots(folder: str = MODEL_FOLDER) -> list[Path]:
+    return [Path(p) for p in folder_paths.get_folder_paths(folder)]
 
 
 def _files_signature(path: Path) -> str:

@@ -79,7 +79,7 @@ def default_reader(path: str) -> tuple[dict[str, torch.Tensor], dict[str, str] |
     return comfy.utils.load_torch_file(path, safe_load=True, return_metadata=True)
 
 
-def _read_file(path: Path, reader: TensorFileReader, input_name: str) -> tuple[dict, dict | None]:
+def read_file(path: Path, reader: TensorFileReader, input_name: str) -> tuple[dict, dict | None]:
     try:
         state_dict, metadata = reader(str(path))
     except Exception as exc:  # any decoder error means a damaged file; name it
@@ -103,7 +103,7 @@ def load_checkpoint(path: Path, input_name: str = "checkpoint", reader: TensorFi
         raw: dict[str, torch.Tensor] = {}
         shards = shard_files(path, input_name)
         for done, shard in enumerate(shards, start=1):
-            shard_sd, _ = _read_file(shard, reader, input_name)
+            shard_sd, _ = read_file(shard, reader, input_name)
             overlap = raw.keys() & shard_sd.keys()
             if overlap:
                 raise PoseGenInputError(input_name, f"shard '{shard.name}' repeats {len(overlap)} tensors "
@@ -113,7 +113,7 @@ def load_checkpoint(path: Path, input_name: str = "checkpoint", reader: TensorFi
                 progress(done, len(shards))
         variant = variant_from_name(path.name)
     elif path.is_file():
-        raw, metadata = _read_file(path, reader, input_name)
+        raw, metadata = read_file(path, reader, input_name)
         metadata = metadata or {}
         if META_CONFIG not in metadata:
             raise PoseGenInputError(input_name, f"'{path.name}' is {describe_foreign_weights(raw)}, with no PoseGen "

@@ -99,38 +99,33 @@ class PoseGenWan21Config(comfy.supported_models.WAN21_I2V):
         return PoseGenWan21(self, device=device)
 
 
-def _check_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor], input_name: str) -> None:
-    """PoseGen loads strictly; so do we, with an error that says what is wrong."""
+def check_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor], input_name: str,
+                     model_name: str = "PoseGen") -> None:
+    """The reference implementations load strictly; so do we, with an error that says what is wrong."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
     if missing:
         hint = " (a shard may be missing)" if any(k.startswith("blocks.") for k in missing) else ""
         raise PoseGenInputError(input_name, f"{len(missing)} tensors are missing{hint}, e.g. {missing[:3]}.",
-                                "the complete PoseGen DiT")
+                                f"the complete {model_name} DiT")
     if unexpected:
         raise PoseGenInputError(input_name, f"{len(unexpected)} tensors do not belong to the model its "
-                                f"model_config.json describes, e.g. {unexpected[:3]}.")
+                                f"config describes, e.g. {unexpected[:3]}.")
     wrong = [(k, tuple(state_dict[k].shape), tuple(v.shape)) for k, v in expected.items()
              if tuple(state_dict[k].shape) != tuple(v.shape)]
     if wrong:
         key, got, want = wrong[0]
         raise PoseGenInputError(input_name, f"{len(wrong)} tensors have the wrong shape, e.g. '{key}' is {got}.",
-                                f"{want} as model_config.json implies")
+                                f"{want} as the config implies")
 
 
-def build_model_patcher(
-    checkpoint: PoseGenCheckpoint, variant: str, weight_dtype: torch.dtype | None = None,
-    input_name: str = "checkpoint",
+def patcher_from_state_dict(
+    model_config, state_dict: dict[str, torch.Tensor], weight_dtype: torch.dtype | None, input_name: str,
+    model_name: str,
 ) -> comfy.model_patcher.ModelPatcher:
-    """ComfyUI MODEL for a merged PoseGen checkpoint (mirrors ComfyUI's diffusion-model loading steps).
-
-    ``checkpoint.state_dict`` is emptied on the way so that no second copy of the weights stays alive.
-    """
-    config = checkpoint.config
-    state_dict = checkpoint.state_dict
-    model_config = PoseGenWan21Config(config)
-
+    """A ComfyUI ModelPatcher for ``model_config``'s model with these weights, following ComfyUI's own
+    diffusion-model loading steps (dtype choice, manual cast, offload device). ``state_dict`` is consumed."""
     load_device = comfy.model_management.get_torch_device()
     offload_device = comfy.model_management.unet_offload_device()
     supported = list(model_config.supported_inference_dtypes)
@@ -142,13 +137,22 @@ def build_model_patcher(
     model_config.set_inference_dtype(weight_dtype, manual_cast)
 
     model = model_config.get_model(state_dict)
-    _check_state_dict(model.diffusion_model, state_dict, input_name)
+    check_state_dict(model.diffusion_model, state_dict, input_name, model_name)
     model = model.to(offload_device)
-    model.load_model_weights(state_dict, "")  # pops tensors as it copies them: the merged dict is consumed
+    model.load_model_weights(state_dict, "")  # pops tensors as it copies them: no second copy stays alive
+    return comfy.model_patcher.ModelPatcher(model, load_device=load_device, offload_device=offload_device)
 
-    patcher = comfy.model_patcher.ModelPatcher(model, load_device=load_device, offload_device=offload_device)
+
+def build_model_patcher(
+    checkpoint: PoseGenCheckpoint, variant: str, weight_dtype: torch.dtype | None = None,
+    input_name: str = "checkpoint",
+) -> comfy.model_patcher.ModelPatcher:
+    """ComfyUI MODEL for a merged PoseGen checkpoint; ``checkpoint.state_dict`` is emptied on the way."""
+    config = checkpoint.config
+    patcher = patcher_from_state_dict(PoseGenWan21Config(config), checkpoint.state_dict, weight_dtype, input_name,
+                                      "PoseGen")
     patcher.add_object_patch("diffusion_model._forward",
-                             functools.partial(posegen_forward, model.diffusion_model, config))
+                             functools.partial(posegen_forward, patcher.model.diffusion_model, config))
     patcher.attachments[ATTACHMENT_KEY] = PoseGenModelInfo(config=config, variant=variant,
                                                            source=Path(checkpoint.source).name)
     return patcher

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PoseGenInputError
+from .wan_config import wan_unet_config
 
 LATENT_CHANNELS = 16  # Wan 2.1 VAE latent channels
 MASK_CHANNELS = 4  # the I2V frame mask: 4 pixel frames per latent frame
@@ -61,23 +62,7 @@ class PoseGenConfig:
 
     def comfy_unet_config(self) -> dict[str, Any]:
         """Keyword arguments for ComfyUI's ``WanModel`` (sizes taken from the checkpoint, never assumed)."""
-        return {
-            "image_model": "wan2.1",
-            "model_type": "i2v" if self.has_image_input else "t2v",
-            "patch_size": tuple(self.patch_size),
-            "in_dim": self.in_dim,
-            "dim": self.dim,
-            "ffn_dim": self.ffn_dim,
-            "freq_dim": self.freq_dim,
-            "text_dim": self.text_dim,
-            "out_dim": self.out_dim,
-            "num_heads": self.num_heads,
-            "num_layers": self.num_layers,
-            "window_size": (-1, -1),
-            "qk_norm": True,
-            "cross_attn_norm": True,
-            "eps": self.eps,
-        }
+        return wan_unet_config(self, "i2v" if self.has_image_input else "t2v")
 
 
 def parse_config(raw: dict[str, Any], input_name: str = "checkpoint") -> PoseGenConfig:

@@ -18,79 +18,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .config import PoseGenConfig
 from .rope import video_and_reference_rope
+from .wan_ops import apply_rope, attention, cast_param, modulate, patch_embed, rms_norm, sinusoidal_embedding
 
 if TYPE_CHECKING:
     from .longvideo.kvshare import ForwardKV
 
 KVSHARE_KEY = "posegen_kvshare"  # transformer_options entry holding a longvideo.kvshare.KVShareContext
-
-
-def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, transformer_options: dict,
-               ) -> torch.Tensor:
-    from comfy.ldm.modules.attention import optimized_attention
-
-    return optimized_attention(q, k, v, heads=heads, transformer_options=transformer_options)
-
-
-def _apply_rope(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    from comfy.ldm.flux.math import apply_rope1
-
-    return apply_rope1(x, table)
-
-
-def module_weight_and_bias(module: nn.Module, like: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """A module's weight and bias cast to ``like``'s dtype/device, with ComfyUI's weight patches applied."""
-    import comfy.model_management
-    import comfy.ops
-
-    if hasattr(module, "weight_function"):
-        return comfy.ops.cast_bias_weight(module, like)
-    cast = comfy.model_management.cast_to
-    bias = getattr(module, "bias", None)
-    return (cast(module.weight, like.dtype, like.device),
-            None if bias is None else cast(bias, like.dtype, like.device))
-
-
-def cast_param(param: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    import comfy.model_management
-
-    return comfy.model_management.cast_to(param, like.dtype, like.device)
-
-
-def patch_embed(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """A patch-embedding Conv3d (or PoseGen's Conv3d -> 1x1 Conv3d stack) run in ``x``'s dtype, as PoseGen does."""
-    if isinstance(conv, nn.Sequential):
-        for layer in conv:
-            x = patch_embed(layer, x)
-        return x
-    weight, bias = module_weight_and_bias(conv, x)
-    return F.conv3d(x, weight, bias, stride=conv.stride, padding=conv.padding)
-
-
-def rms_norm(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Normalise in float32, cast back, then scale by the weight (PoseGen's order; spec §9 item 5)."""
-    weight, _ = module_weight_and_bias(norm, x)
-    xf = x.float()
-    normed = (xf * torch.rsqrt(xf.pow(2).mean(dim=-1, keepdim=True) + norm.eps)).to(x.dtype)
-    return normed * weight
-
-
-def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    return x * (1 + scale) + shift
-
-
-def sinusoidal_embedding(dim: int, t: torch.Tensor) -> torch.Tensor:
-    """[cos | sin] of t * 10000^(-i/half), computed in float64 (PoseGen's precision)."""
-    half = dim // 2
-    position = t.to(torch.float64)
-    freqs = torch.pow(10000, -torch.arange(half, dtype=torch.float64, device=t.device).div(half))
-    angles = torch.outer(position, freqs)
-    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
 
 
 def time_modulation(wan: nn.Module, t: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,18 +44,18 @@ def joint_qkv(attn: nn.Module, a_video: torch.Tensor, a_ref: torch.Tensor, rope:
     x = torch.cat([a_video, a_ref.expand(a_video.shape[0], -1, -1)], dim=1)
     b, s = x.shape[:2]
     n, d = attn.num_heads, attn.head_dim
-    q = _apply_rope(rms_norm(attn.norm_q, attn.q(x)).view(b, s, n, d), rope).view(b, s, n * d)
-    k = _apply_rope(rms_norm(attn.norm_k, attn.k(x)).view(b, s, n, d), rope).view(b, s, n * d)
+    q = apply_rope(rms_norm(attn.norm_q, attn.q(x)).view(b, s, n, d), rope).view(b, s, n * d)
+    k = apply_rope(rms_norm(attn.norm_k, attn.k(x)).view(b, s, n, d), rope).view(b, s, n * d)
     return q, k, attn.v(x)
 
 
 def attend(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, transformer_options: dict,
            ) -> torch.Tensor:
     """Bidirectional attention, no mask, then the output projection."""
-    return attn.o(_attention(q, k, v, attn.num_heads, transformer_options))
+    return attn.o(attention(q, k, v, attn.num_heads, transformer_options))
 
 
-def cross_attention(
+def crossattention(
     attn: nn.Module, x: torch.Tensor, context: torch.Tensor, context_img_len: int, transformer_options: dict,
     on_query_keys: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
@@ -129,8 +66,8 @@ def cross_attention(
     k_text = rms_norm(attn.norm_k, attn.k(text))
     if on_query_keys is not None:
         on_query_keys(q, k_text)
-    out = _attention(q, k_text, attn.v(text), attn.num_heads, transformer_options)
-    out_img = _attention(q, rms_norm(attn.norm_k_img, attn.k_img(image)), attn.v_img(image), attn.num_heads,
+    out = attention(q, k_text, attn.v(text), attn.num_heads, transformer_options)
+    out_img = attention(q, rms_norm(attn.norm_k_img, attn.k_img(image)), attn.v_img(image), attn.num_heads,
                          transformer_options)
     return attn.o(out + out_img)
 
@@ -180,7 +117,7 @@ def posegen_block(
         def on_query_keys(q_video: torch.Tensor, k_text: torch.Tensor) -> None:
             kv.after_cross_qk(index, q_video, k_text, attn.num_heads)
 
-    video = video + cross_attention(block.cross_attn, block.norm3(video), context, context_img_len,
+    video = video + crossattention(block.cross_attn, block.norm3(video), context, context_img_len,
                                     transformer_options, on_query_keys)
     video = video + block.ffn(modulate(block.norm2(video), shift2, scale2)) * gate2
     if ref_needed_after:

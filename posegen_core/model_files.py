@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from .checkpoint import CONFIG_FILE
@@ -12,34 +13,42 @@ MODEL_FOLDER = "posegen"  # models/posegen/<checkpoint folder>/ or models/posege
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def list_checkpoints(roots: list[Path]) -> list[str]:
-    """Checkpoint folders (holding ``model_config.json``, up to two levels deep) and ``.safetensors`` files,
-    as paths relative to their root, with ``/`` separators."""
+def has_config_file(folder: Path) -> bool:
+    return (folder / CONFIG_FILE).is_file()
+
+
+def list_checkpoints(roots: list[Path], is_checkpoint_folder: Callable[[Path], bool] = has_config_file) -> list[str]:
+    """Checkpoint folders (up to two levels deep; PoseGen's hold ``model_config.json``) and ``.safetensors`` files
+    outside them, as paths relative to their root, with ``/`` separators."""
     found: set[str] = set()
     for root in roots:
         root = Path(root)
         if not root.is_dir():
             continue
-        for config in list(root.glob(f"*/{CONFIG_FILE}")) + list(root.glob(f"*/*/{CONFIG_FILE}")):
-            found.add(config.parent.relative_to(root).as_posix())
-        for file in list(root.glob("*.safetensors")) + list(root.glob("*/*.safetensors")):
-            if not (file.parent / CONFIG_FILE).is_file():  # shards of a folder are not checkpoints of their own
+        for folder in list(root.glob("*/")) + list(root.glob("*/*/")):
+            if folder.is_dir() and is_checkpoint_folder(folder):
+                found.add(folder.relative_to(root).as_posix())
+        for file in root.glob("*.safetensors"):
+            found.add(file.relative_to(root).as_posix())
+        for file in list(root.glob("*/*.safetensors")) + list(root.glob("*/*/*.safetensors")):
+            if not is_checkpoint_folder(file.parent):  # shards of a folder are not checkpoints of their own
                 found.add(file.relative_to(root).as_posix())
     return sorted(found)
 
 
-def resolve_checkpoint(roots: list[Path], name: str, input_name: str = "checkpoint") -> Path:
+def resolve_checkpoint(roots: list[Path], name: str, input_name: str = "checkpoint",
+                       model_folder: str = MODEL_FOLDER) -> Path:
     """The checkpoint called ``name`` under one of ``roots``; never a path outside them."""
     if not name or Path(name).is_absolute() or ".." in Path(name).parts:
         raise PoseGenInputError(input_name, f"'{name}' is not a checkpoint name.",
-                                f"a folder or file inside models/{MODEL_FOLDER}")
+                                f"a folder or file inside models/{model_folder}")
     for root in roots:
         root = Path(root).resolve()
         candidate = (root / name).resolve()
         if candidate.is_relative_to(root) and candidate.exists():
             return candidate
     raise PoseGenInputError(input_name, f"'{name}' was not found.",
-                            f"one of {list_checkpoints(roots)[:8]} in models/{MODEL_FOLDER}")
+                            f"a checkpoint in models/{model_folder}")
 
 
 def output_file(root: Path, name: str, input_name: str = "output_name") -> Path:

@@ -1,6 +1,7 @@
 """Fidelity check against a golden folder made by PoseGen's public code on tiny random weights.
 
-``python -m posegen_core.golden FOLDER`` rebuilds the model through LoadPoseGenModel's code path from the
+``python -m posegen_core.golden FOLDER`` reads PoseGen folders (below) and PoseAnything folders
+(``poseanything_cases``). For PoseGen it rebuilds the model through LoadPoseGenModel's code path from the
 folder's PoseGen-layout files (base weights + LoRA written as a ``pipe.dit.`` shard folder), runs every case the
 folder holds — plain forwards, anchor K/V recording, KV-shared forwards with and without masks, the masks
 themselves, and sampling with and without KV sharing — and prints per-case max-abs and relative errors with
@@ -20,6 +21,7 @@ import torch
 from ..comfy_env import ensure_comfy_importable
 from .folder import CaseResult, GoldenFolder, compare, tolerances_from_readme
 from .model_calls import run_forward, run_sampling, sampler_transformer_options
+from .poseanything_cases import is_poseanything_folder, run_poseanything_golden
 
 __all__ = ["CaseResult", "GoldenFolder", "compare", "main", "run_forward", "run_golden", "run_sampling",
            "sampler_transformer_options", "tolerances_from_readme"]
@@ -140,6 +142,14 @@ def run_golden(folder: Path, log: Callable[[str], None] = print) -> list[CaseRes
     golden = GoldenFolder(folder)
     results: list[CaseResult] = []
     torch.manual_seed(0)
+    if is_poseanything_folder(golden):
+        def record(result: CaseResult) -> None:
+            results.append(result)
+            log(result.line())
+
+        with tempfile.TemporaryDirectory(prefix="poseanything-golden-") as tmp:
+            run_poseanything_golden(golden, record, Path(tmp))
+        return results
     with tempfile.TemporaryDirectory(prefix="posegen-golden-") as tmp:
         checkpoint = load_checkpoint(golden.write_checkpoint_folder(Path(tmp)))
         patcher = build_model_patcher(checkpoint, "base", weight_dtype=torch.float32)

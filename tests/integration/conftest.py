@@ -52,6 +52,9 @@ POSE_REFERENCE = "reference.png"
 DRIVING_POSES = "driving_poses.json"
 DRIVING_POSES_FACE_HANDS = "driving_poses_face_hands.json"  # the same figure with DWPose's face and hands
 DRIVING_FRAMES = 33
+# PoseAnything's animal example: a 9-frame subject-mask video and its first frame
+ANIMAL_FRAMES = 9
+ANIMAL_SIZE = (96, 64)
 
 
 @pytest.fixture(scope="session")
@@ -63,12 +66,14 @@ def tiny_prompt() -> dict:
 @pytest.fixture(scope="session")
 def comfy_models(comfy_base_dir: Path, tiny_prompt: dict) -> Path:
     """models/ and input/ filled before the server starts: tiny PoseGen base/cond checkpoints, a tiny Wan 2.1 VAE,
+    tiny PoseAnything models with a random (full-size: ComfyUI fixes its size) Wan 2.2 VAE,
     broken checkpoints for the error tests, and the workflow's reference image and pose video."""
+    from devtools.animal_inputs import write_animal_inputs
     from devtools.demo import input_files
     from devtools.demo_inputs import write_pose_video, write_reference
     from devtools.pose_inputs import write_driving_poses, write_reference_photo
     from devtools.prompts import node_of_type
-    from devtools.tiny_models import write_all, write_broken_checkpoints
+    from devtools.tiny_models import write_all, write_broken_checkpoints, write_tiny_poseanything, write_wan22_vae
 
     models = comfy_base_dir / "models"
     written = write_all(models)
@@ -82,6 +87,9 @@ def comfy_models(comfy_base_dir: Path, tiny_prompt: dict) -> Path:
     write_reference_photo(inputs / POSE_REFERENCE)
     write_driving_poses(inputs / DRIVING_POSES, frames=DRIVING_FRAMES)
     write_driving_poses(inputs / DRIVING_POSES_FACE_HANDS, frames=DRIVING_FRAMES, face_and_hands=True)
+    write_tiny_poseanything(models)
+    write_wan22_vae(models)
+    write_animal_inputs(inputs, ANIMAL_FRAMES, *ANIMAL_SIZE)
     return models
 
 

@@ -121,6 +121,40 @@ EXPECTED_INTERFACES = {
         "optional": {},
         "output": ["SAMPLER"],
     },
+    "LoadPoseAnythingModel": {
+        "required": {"checkpoint": "COMBO", "weight_dtype": "COMBO"},
+        "optional": {},
+        "output": ["MODEL"],
+    },
+    "ConvertPoseAnythingCheckpoint": {
+        "required": {"checkpoint": "COMBO", "output_name": "STRING", "dtype": "COMBO", "overwrite": "BOOLEAN"},
+        "optional": {},
+        "output": ["STRING"],
+    },
+    "PoseAnythingConditioning": {
+        "required": {"positive": "CONDITIONING", "negative": "CONDITIONING", "vae": "VAE", "first_frame": "IMAGE",
+                     "skeleton_frames": "IMAGE", "posed_frames": "STRING", "length": "INT", "long_side": "INT"},
+        "optional": {},
+        "output": ["CONDITIONING", "CONDITIONING", "LATENT"],
+    },
+    "PoseAnythingPartMasks": {
+        "required": {"positive": "CONDITIONING", "latent": "LATENT", "subject_mask": "MASK"},
+        "optional": {},
+        "output": ["POSEANYTHING_PARTS", "IMAGE", "INT"],
+    },
+    "PoseAnythingGuider": {
+        "required": {"model": "MODEL", "positive": "CONDITIONING", "negative": "CONDITIONING", "cfg": "FLOAT",
+                     "negative_pose": "COMBO", "camera_motion": "COMBO", "camera_amount": "FLOAT",
+                     "ptcm_correspondence": "COMBO", "ptcm_steps": "INT"},
+        "optional": {"parts": "POSEANYTHING_PARTS"},
+        "output": ["GUIDER"],
+    },
+    "PoseAnythingSkeletonFromMasks": {
+        "required": {"masks": "MASK", "min_branch_px": "INT", "branch_fraction": "FLOAT", "clean_kernel": "INT",
+                     "smooth_epsilon": "FLOAT"},
+        "optional": {},
+        "output": ["IMAGE", "STRING"],
+    },
 }
 
 
@@ -139,7 +173,7 @@ def test_object_info_lists_the_node_with_its_inputs_and_outputs(comfy_server, na
         for spec in info["input"].get(section, {}).values():
             assert len(spec) > 1 and spec[1].get("tooltip"), f"{name}: every input explains itself"
     assert info["output"] == want["output"]
-    assert info["output_node"] == (name == "ConvertPoseGenCheckpoint")
+    assert info["output_node"] == (name in ("ConvertPoseGenCheckpoint", "ConvertPoseAnythingCheckpoint"))
     assert info["category"].split("/")[0] == "PoseGen"  # PoseGen, or a sub-menu of it
 
 

@@ -1,0 +1,164 @@
+"""PoseAnything's DiT configuration: from its ``model_config.json`` (DiffSynth constructor arguments) or, for the
+released shards that come without one, from the tensor shapes; and the ComfyUI ``unet_config`` it implies.
+
+The released checkpoints are Wan2.2-TI2V-5B with a 96-channel patch embedding (noisy latent | skeleton latent) and,
+in the PTCM variant, a part cross-attention (``cross_attn_instance``) and ``norm4`` in every block (spec §1).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import PoseGenInputError
+
+CONFIG_FILE = "model_config.json"
+WAN22_LATENT_CHANNELS = 48  # Wan 2.2 VAE (TI2V-5B)
+RELEASED_HEAD_DIM = 128  # every released Wan model; only used when no config file says otherwise
+PTCM_KEY_MARK = ".cross_attn_instance."
+
+_REQUIRED_INT_KEYS = ("dim", "in_dim", "ffn_dim", "out_dim", "text_dim", "freq_dim", "num_heads", "num_layers")
+_KNOWN_KEYS = set(_REQUIRED_INT_KEYS) | {
+    "eps", "patch_size", "has_image_input", "seperated_timestep", "require_clip_embedding", "require_vae_embedding",
+    "fuse_vae_embedding_in_latents", "ptc_enabled", "has_image_pos_emb", "has_ref_conv", "add_control_adapter",
+    "in_dim_control_adapter",
+}
+
+
+@dataclass(frozen=True)
+class PoseAnythingConfig:
+    dim: int
+    in_dim: int
+    ffn_dim: int
+    out_dim: int
+    text_dim: int
+    freq_dim: int
+    num_heads: int
+    num_layers: int
+    eps: float = 1e-6
+    patch_size: tuple[int, int, int] = (1, 2, 2)
+    ptc_enabled: bool = True
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.num_heads
+
+    @property
+    def latent_channels(self) -> int:
+        return self.out_dim
+
+    @property
+    def skeleton_channels(self) -> int:
+        return self.in_dim - self.out_dim
+
+    @property
+    def variant(self) -> str:
+        return "ptcm" if self.ptc_enabled else "plain"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """DiffSynth's constructor arguments, as PoseAnything's ``model_config.json`` holds them."""
+        out = asdict(self)
+        out["patch_size"] = list(self.patch_size)
+        out.update(has_image_input=False, seperated_timestep=True, require_clip_embedding=False,
+                   require_vae_embedding=False, fuse_vae_embedding_in_latents=True)
+        return out
+
+    def comfy_unet_config(self) -> dict[str, Any]:
+        """Keyword arguments for ComfyUI's ``WanModel`` (Wan 2.2 5B layout: text-only cross-attention)."""
+        return {
+            "image_model": "wan2.1",
+            "model_type": "t2v",
+            "patch_size": tuple(self.patch_size),
+            "in_dim": self.in_dim,
+            "dim": self.dim,
+            "ffn_dim": self.ffn_dim,
+            "freq_dim": self.freq_dim,
+            "text_dim": self.text_dim,
+            "out_dim": self.out_dim,
+            "num_heads": self.num_heads,
+            "num_layers": self.num_layers,
+            "window_size": (-1, -1),
+            "qk_norm": True,
+            "cross_attn_norm": True,
+            "eps": self.eps,
+        }
+
+
+def _positive_int(raw: dict[str, Any], key: str, input_name: str) -> int:
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise PoseGenInputError(input_name, f"model_config.json '{key}' is {value!r}.", "a positive integer")
+    return value
+
+
+def parse_config(raw: dict[str, Any], input_name: str = "checkpoint") -> PoseAnythingConfig:
+    """Validate a PoseAnything ``model_config.json`` dict."""
+    if not isinstance(raw, dict):
+        raise PoseGenInputError(input_name, "model_config.json is not a JSON object.")
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        raise PoseGenInputError(input_name, f"model_config.json has keys PoseAnything's WanModel does not take: "
+                                f"{unknown}.")
+    missing = [k for k in _REQUIRED_INT_KEYS if k not in raw]
+    if missing:
+        raise PoseGenInputError(input_name, f"model_config.json lacks {missing}.")
+    if raw.get("has_image_input") or not raw.get("fuse_vae_embedding_in_latents", True):
+        raise PoseGenInputError(input_name, "model_config.json describes an image-embedding Wan model.",
+                                "PoseAnything's TI2V layout (has_image_input false, first frame fused in the latent)")
+    patch = tuple(raw.get("patch_size", (1, 2, 2)))
+    if len(patch) != 3 or not all(isinstance(p, int) and p > 0 for p in patch):
+        raise PoseGenInputError(input_name, f"model_config.json 'patch_size' is {raw.get('patch_size')!r}.",
+                                "three positive integers")
+    ints = {k: _positive_int(raw, k, input_name) for k in _REQUIRED_INT_KEYS}
+    config = PoseAnythingConfig(**ints, eps=float(raw.get("eps", 1e-6)), patch_size=patch,  # type: ignore[arg-type]
+                                ptc_enabled=bool(raw.get("ptc_enabled", False)))
+    check_architecture(config, input_name)
+    return config
+
+
+def check_architecture(config: PoseAnythingConfig, input_name: str = "checkpoint") -> None:
+    if config.in_dim != 2 * config.out_dim:
+        raise PoseGenInputError(input_name, f"in_dim {config.in_dim} with out_dim {config.out_dim}: this is not a "
+                                "skeleton-conditioned model.", "in_dim = 2 x out_dim (noisy latent | skeleton latent)")
+    if config.dim % config.num_heads:
+        raise PoseGenInputError(input_name, f"dim {config.dim} is not divisible by num_heads {config.num_heads}.")
+    if config.head_dim % 2 or config.head_dim < 6:
+        raise PoseGenInputError(input_name, f"head dim {config.head_dim} cannot carry 3-axis RoPE.",
+                                "an even head dim of at least 6")
+
+
+def read_config_file(path: Path, input_name: str = "checkpoint") -> PoseAnythingConfig:
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PoseGenInputError(input_name, f"'{Path(path).name}' is not valid JSON ({exc.msg}).") from exc
+    return parse_config(raw, input_name)
+
+
+def infer_config(state_dict: dict[str, torch.Tensor], input_name: str = "checkpoint") -> PoseAnythingConfig:
+    """The config a state dict implies (the released shards ship without one). Sizes come from the shapes; the
+    head count does not show in any shape, so it follows the released models' 128-wide heads."""
+    try:
+        patch = state_dict["patch_embedding.weight"]
+        head = state_dict["head.head.weight"]
+        ffn = state_dict["blocks.0.ffn.0.weight"]
+        text = state_dict["text_embedding.0.weight"]
+        time = state_dict["time_embedding.0.weight"]
+    except KeyError as exc:
+        raise PoseGenInputError(input_name, f"the weights lack '{exc.args[0]}'.", "a Wan DiT state dict") from None
+    dim, in_dim, *kernel = patch.shape
+    out_dim = head.shape[0] // (kernel[0] * kernel[1] * kernel[2])
+    layers = 1 + max(int(k.split(".")[1]) for k in state_dict if k.startswith("blocks."))
+    if dim % RELEASED_HEAD_DIM:
+        raise PoseGenInputError(input_name, f"dim {dim} is not a multiple of {RELEASED_HEAD_DIM}, so the head count "
+                                "cannot be inferred.", f"a {CONFIG_FILE} next to the weights")
+    config = PoseAnythingConfig(
+        dim=dim, in_dim=in_dim, ffn_dim=ffn.shape[0], out_dim=out_dim, text_dim=text.shape[1], freq_dim=time.shape[1],
+        num_heads=dim // RELEASED_HEAD_DIM, num_layers=layers, patch_size=tuple(kernel),  # type: ignore[arg-type]
+        ptc_enabled=any(PTCM_KEY_MARK in k for k in state_dict))
+    check_architecture(config, input_name)
+    return config
