@@ -30,7 +30,7 @@ def per_frame_mean_abs(a: torch.Tensor, b: torch.Tensor) -> list[float]:
     return [round(float(v), 5) for v in (a - b).detach().abs().mean(dim=(0, 1, 3, 4))]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=17)
     parser.add_argument("--steps", type=int, default=6)
@@ -98,10 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row['motion']:<10} {row['amount']:>6}  {row['negative_pose_latent_delta']}  ->  "
               f"{row['final_delta_cfg']}  | max {max(row['final_delta_cfg1']):.1e}")
-    print(json.dumps({"settings": vars(args), "reference": reference, "rows": rows,
-                      "seconds": round(time.perf_counter() - started, 1)}))
-    return 0
+    result = {"settings": vars(args), "reference": reference, "rows": rows,
+              "seconds": round(time.perf_counter() - started, 1)}
+    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

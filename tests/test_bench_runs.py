@@ -1,6 +1,6 @@
 """The benchmarks keep running as the code changes (tiny sizes; no timing is asserted here)."""
 
-from bench import checkpoint_load, forward_cost
+from bench import camera_term, checkpoint_load, forward_cost
 
 
 def test_forward_cost_benchmark_runs():
@@ -16,3 +16,12 @@ def test_checkpoint_load_benchmark_runs():
     assert set(result["runs"]) == {"shards_fp32 -> fp32 model", "converted_fp32 -> fp32 model",
                                    "shards_fp32 -> bf16 model", "converted_bf16 -> bf16 model"}
     assert result["file_bytes"]["converted_bf16"] < result["file_bytes"]["converted_fp32"]
+
+
+def test_camera_term_benchmark_runs():
+    result = camera_term.main(["--frames", "5", "--steps", "2", "--amounts", "0.5", "--size", "64", "64"])
+    assert len(result["rows"]) == len(camera_term.MOTIONS)
+    for row in result["rows"]:
+        assert row["final_delta_cfg1"] == [0.0, 0.0]  # cfg 1 never evaluates the negative branch
+        assert row["negative_pose_latent_delta"][0] == 0.0 and row["negative_pose_latent_delta"][1] > 0
+        assert row["final_delta_cfg"][1] > 0  # with CFG the camera-moved negative reaches the result

@@ -167,6 +167,8 @@ def make_guider(model: comfy.model_patcher.ModelPatcher, positive, negative, cfg
         raise PoseGenInputError("parts", "this MODEL has no PTCM modules (a PoseAnything checkpoint without "
                                 "'cross_attn_instance', or another Wan model).", "no part masks, or the PTCM "
                                 "PoseAnything checkpoint")
+    if settings is not None and settings.active_steps == 0:
+        parts = None  # no step would use the masks: skip the pre-pass
     guider = PoseAnythingGuider(model, parts, settings)
     guider.set_conds(positive, negative)
     guider.set_cfg(cfg)

@@ -53,7 +53,8 @@ def test_fit_recovers_a_known_affine_exactly(seed, n):
     src = spread_points(rng, n)
     assume(well_spread(src))
     fitted = fit_affine(src, apply_affine(truth, src))
-    assert np.abs(fitted - truth).max() <= 1e-9
+    # float64 round-off relative to each entry's size (translations are hundreds of pixels)
+    assert (np.abs(fitted - truth) <= 1e-9 * (1 + np.abs(truth))).all()
 
 
 def test_fit_returns_float64_2x3_and_accepts_float32_input():
