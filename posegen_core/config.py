@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PoseGenInputError
-from .wan_config import wan_unet_config
+from .wan_config import WanSizes, wan_unet_config
 
 LATENT_CHANNELS = 16  # Wan 2.1 VAE latent channels
 MASK_CHANNELS = 4  # the I2V frame mask: 4 pixel frames per latent frame
@@ -28,32 +28,14 @@ _KNOWN_KEYS = set(_REQUIRED_INT_KEYS) | {
 
 
 @dataclass(frozen=True)
-class PoseGenConfig:
+class PoseGenConfig(WanSizes):
     """Constructor arguments of PoseGen's ``WanModel`` (spec §1.3)."""
 
-    dim: int
-    in_dim: int
-    ffn_dim: int
-    out_dim: int
-    text_dim: int
-    freq_dim: int
-    num_heads: int
-    num_layers: int
-    eps: float = 1e-6
-    patch_size: tuple[int, int, int] = (1, 2, 2)
     has_image_input: bool = True
     has_image_pos_emb: bool = False
     shift_ref_pos: bool = False
     use_hand: bool = True
     use_hand_proj: bool = False
-
-    @property
-    def head_dim(self) -> int:
-        return self.dim // self.num_heads
-
-    @property
-    def latent_channels(self) -> int:
-        return self.out_dim
 
     def to_json_dict(self) -> dict[str, Any]:
         out = asdict(self)

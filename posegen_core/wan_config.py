@@ -1,11 +1,15 @@
-"""Keyword arguments for ComfyUI's ``WanModel`` from a checkpoint's own sizes (PoseGen's and PoseAnything's)."""
+"""The Wan DiT sizes PoseGen's and PoseAnything's configs share, and ComfyUI's ``WanModel`` arguments from them."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 
-class WanSizes(Protocol):
+@dataclass(frozen=True)
+class WanSizes:
+    """Sizes of a Wan DiT as a checkpoint's config gives them (never assumed)."""
+
     dim: int
     in_dim: int
     ffn_dim: int
@@ -14,8 +18,16 @@ class WanSizes(Protocol):
     freq_dim: int
     num_heads: int
     num_layers: int
-    eps: float
-    patch_size: tuple[int, int, int]
+    eps: float = 1e-6
+    patch_size: tuple[int, int, int] = (1, 2, 2)
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.num_heads
+
+    @property
+    def latent_channels(self) -> int:
+        return self.out_dim
 
 
 def wan_unet_config(sizes: WanSizes, model_type: str) -> dict[str, Any]:

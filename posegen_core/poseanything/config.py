@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import PoseGenInputError
+from ..wan_config import WanSizes, wan_unet_config
 
 CONFIG_FILE = "model_config.json"
 WAN22_LATENT_CHANNELS = 48  # Wan 2.2 VAE (TI2V-5B)
@@ -30,26 +31,8 @@ _KNOWN_KEYS = set(_REQUIRED_INT_KEYS) | {
 
 
 @dataclass(frozen=True)
-class PoseAnythingConfig:
-    dim: int
-    in_dim: int
-    ffn_dim: int
-    out_dim: int
-    text_dim: int
-    freq_dim: int
-    num_heads: int
-    num_layers: int
-    eps: float = 1e-6
-    patch_size: tuple[int, int, int] = (1, 2, 2)
+class PoseAnythingConfig(WanSizes):
     ptc_enabled: bool = True
-
-    @property
-    def head_dim(self) -> int:
-        return self.dim // self.num_heads
-
-    @property
-    def latent_channels(self) -> int:
-        return self.out_dim
 
     @property
     def skeleton_channels(self) -> int:
@@ -69,23 +52,7 @@ class PoseAnythingConfig:
 
     def comfy_unet_config(self) -> dict[str, Any]:
         """Keyword arguments for ComfyUI's ``WanModel`` (Wan 2.2 5B layout: text-only cross-attention)."""
-        return {
-            "image_model": "wan2.1",
-            "model_type": "t2v",
-            "patch_size": tuple(self.patch_size),
-            "in_dim": self.in_dim,
-            "dim": self.dim,
-            "ffn_dim": self.ffn_dim,
-            "freq_dim": self.freq_dim,
-            "text_dim": self.text_dim,
-            "out_dim": self.out_dim,
-            "num_heads": self.num_heads,
-            "num_layers": self.num_layers,
-            "window_size": (-1, -1),
-            "qk_norm": True,
-            "cross_attn_norm": True,
-            "eps": self.eps,
-        }
+        return wan_unet_config(self, "t2v")
 
 
 def _positive_int(raw: dict[str, Any], key: str, input_name: str) -> int:
