@@ -171,3 +171,23 @@ def test_tiny_twin_is_the_shipped_graph_with_stand_in_encoders(name):
                 if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and n != "clip"}
 
     assert links(real) == links(tiny)
+
+
+def test_convert_checkpoint_writes_one_loadable_file(comfy_server, comfy_models, animal):
+    import safetensors
+
+    convert = {"1": {"class_type": "ConvertPoseAnythingCheckpoint", "inputs": {
+        "checkpoint": "poseanything-tiny", "output_name": "poseanything_tiny_converted", "dtype": "bf16",
+        "overwrite": False}}}
+    result = comfy_server.run_ok(convert)
+    assert result.outputs["1"]["text"] == ["wrote models/poseanything/poseanything_tiny_converted.safetensors"]
+    path = comfy_models / "poseanything" / "poseanything_tiny_converted.safetensors"
+    with safetensors.safe_open(str(path), "pt") as f:
+        assert json.loads(f.metadata()["poseanything_model_config"])["ptc_enabled"] is True
+        assert any(".cross_attn_instance." in k for k in f.keys())
+        assert str(f.get_tensor("patch_embedding.weight").dtype) == "torch.bfloat16"
+    prompt = _latent_only(animal, "converted")
+    prompt[MODEL]["inputs"]["checkpoint"] = path.name
+    assert _latent(comfy_server.run_ok(prompt)).shape == (1, 48, 3, 4, 6)
+    again = comfy_server.run(convert)  # not served from ComfyUI's cache: another prompt ran in between
+    assert not again.ok and again.error["exception_message"].startswith("output_name: ")
