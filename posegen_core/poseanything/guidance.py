@@ -112,7 +112,7 @@ class PoseAnythingGuider(comfy.samplers.CFGGuider):
             latent_image = self.inner_model.process_latent_in(latent_image)
         self.conds = comfy.samplers.process_conds(self.inner_model, noise, self.conds, device, latent_image,
                                                   denoise_mask, seed, latent_shapes=latent_shapes)
-        context = self._prepass(noise, latent_image, sampler, sigmas, denoise_mask, seed)
+        context = self._prepass(noise, latent_image, sampler, sigmas, denoise_mask, seed, callback)
         samples = self._run(sampler, sigmas, {PTCM_KEY: context}, callback, noise, latent_image, denoise_mask,
                             disable_pbar, seed)
         return self.inner_model.process_latent_out(samples.to(torch.float32))
@@ -131,18 +131,21 @@ class PoseAnythingGuider(comfy.samplers.CFGGuider):
                                                      is_model_options=True))
         return executor.execute(self, sigmas, extra_args, callback, noise, latent_image, denoise_mask, disable_pbar)
 
-    def _prepass(self, noise, latent_image, sampler, sigmas, denoise_mask, seed) -> PTCMContext:
+    def _prepass(self, noise, latent_image, sampler, sigmas, denoise_mask, seed, callback=None) -> PTCMContext:
+        """Previews and progress of the pre-pass go to ``callback`` like the real run's (the bar fills twice)."""
         steps = len(sigmas) - 1
         num_layers = len(self.model_patcher.model.diffusion_model.blocks)
         capture_step = min(self.settings.capture_step, steps - 1)
         report = PrepassReport(capture_step=capture_step, capture_block=self.settings.block_for(num_layers))
         capture = AttentionCapture(block=report.capture_block, step=capture_step)
 
-        def check_interrupt(*_args) -> None:
+        def report(*args) -> None:
             comfy.model_management.throw_exception_if_processing_interrupted()
+            if callback is not None:
+                callback(*args)
 
         try:
-            self._run(sampler, sigmas[:capture_step + 2], {CAPTURE_KEY: capture}, check_interrupt, noise,
+            self._run(sampler, sigmas[:capture_step + 2], {CAPTURE_KEY: capture}, report, noise,
                       latent_image, denoise_mask, True, seed)
         except CaptureComplete:
             pass

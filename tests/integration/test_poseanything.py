@@ -191,3 +191,22 @@ def test_convert_checkpoint_writes_one_loadable_file(comfy_server, comfy_models,
     assert _latent(comfy_server.run_ok(prompt)).shape == (1, 48, 3, 4, 6)
     again = comfy_server.run(convert)  # not served from ComfyUI's cache: another prompt ran in between
     assert not again.ok and again.error["exception_message"].startswith("output_name: ")
+
+
+def test_interrupt_during_the_ptcm_prepass(comfy_server, animal):
+    """The pre-pass reports progress like the real run, and an interrupt there stops the prompt."""
+    prompt = _latent_only(animal, "interrupted")
+    prompt["16"]["inputs"]["steps"] = 400  # pre-pass of 5 steps, then 400 with PTCM in the first 6
+    prompt["14"]["inputs"]["noise_seed"] = 7
+    sent = []
+
+    def interrupt_in_prepass(message) -> None:
+        if message.type == "progress" and message.data.get("node") == SAMPLER and not sent:
+            sent.append((message.data.get("value"), message.data.get("max")))
+            comfy_server.interrupt()
+
+    result = comfy_server.run(prompt, timeout=900, on_message=interrupt_in_prepass)
+    assert result.status == "interrupted", result.describe()
+    assert sent and sent[0][1] == 6  # the first progress is the pre-pass's (5 steps + the capture step)
+    assert "90" not in result.outputs
+    assert comfy_server.object_info("PoseAnythingGuider")
