@@ -139,13 +139,13 @@ class PoseAnythingGuider(comfy.samplers.CFGGuider):
         report = PrepassReport(capture_step=capture_step, capture_block=self.settings.block_for(num_layers))
         capture = AttentionCapture(block=report.capture_block, step=capture_step)
 
-        def report(*args) -> None:
+        def progress(*args) -> None:
             comfy.model_management.throw_exception_if_processing_interrupted()
             if callback is not None:
                 callback(*args)
 
         try:
-            self._run(sampler, sigmas[:capture_step + 2], {CAPTURE_KEY: capture}, report, noise,
+            self._run(sampler, sigmas[:capture_step + 2], {CAPTURE_KEY: capture}, progress, noise,
                       latent_image, denoise_mask, True, seed)
         except CaptureComplete:
             pass
