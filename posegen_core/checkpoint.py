@@ -91,6 +91,23 @@ def read_file(path: Path, reader: TensorFileReader, input_name: str) -> tuple[di
     return state_dict, metadata
 
 
+def read_shards(shards: list[Path], reader: TensorFileReader, input_name: str,
+                progress: Callable[[int, int], None] | None = None) -> dict[str, torch.Tensor]:
+    """One state dict from a checkpoint's shard files; a tensor in two shards is an error (a mixed-up download).
+    ``progress(done, total)`` after each file (shards of a 14B model take minutes)."""
+    merged: dict[str, torch.Tensor] = {}
+    for done, shard in enumerate(shards, start=1):
+        part, _ = read_file(shard, reader, input_name)
+        overlap = merged.keys() & part.keys()
+        if overlap:
+            raise PoseGenInputError(input_name, f"shard '{shard.name}' repeats {len(overlap)} tensors "
+                                    f"of an earlier shard (e.g. '{sorted(overlap)[0]}').")
+        merged.update(part)
+        if progress is not None:
+            progress(done, len(shards))
+    return merged
+
+
 def load_checkpoint(path: Path, input_name: str = "checkpoint", reader: TensorFileReader = default_reader,
                     progress: Callable[[int, int], None] | None = None) -> PoseGenCheckpoint:
     """Load a checkpoint folder or converted file and merge its LoRA exactly as PoseGen does.
@@ -100,17 +117,7 @@ def load_checkpoint(path: Path, input_name: str = "checkpoint", reader: TensorFi
     path = Path(path)
     if path.is_dir():
         config = read_config_file(path / CONFIG_FILE, input_name)
-        raw: dict[str, torch.Tensor] = {}
-        shards = shard_files(path, input_name)
-        for done, shard in enumerate(shards, start=1):
-            shard_sd, _ = read_file(shard, reader, input_name)
-            overlap = raw.keys() & shard_sd.keys()
-            if overlap:
-                raise PoseGenInputError(input_name, f"shard '{shard.name}' repeats {len(overlap)} tensors "
-                                        f"of an earlier shard (e.g. '{sorted(overlap)[0]}').")
-            raw.update(shard_sd)
-            if progress is not None:
-                progress(done, len(shards))
+        raw = read_shards(shard_files(path, input_name), reader, input_name, progress)
         variant = variant_from_name(path.name)
     elif path.is_file():
         raw, metadata = read_file(path, reader, input_name)

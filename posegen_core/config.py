@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PoseGenInputError
-from .wan_config import WanSizes, wan_unet_config
+from .wan_config import SIZE_KEYS, WanSizes, sizes_from_json, wan_unet_config
 
 LATENT_CHANNELS = 16  # Wan 2.1 VAE latent channels
 MASK_CHANNELS = 4  # the I2V frame mask: 4 pixel frames per latent frame
 I2V_IN_DIM = LATENT_CHANNELS + MASK_CHANNELS + LATENT_CHANNELS  # noisy | mask | pose latent
 
-_REQUIRED_INT_KEYS = ("dim", "in_dim", "ffn_dim", "out_dim", "text_dim", "freq_dim", "num_heads", "num_layers")
-_KNOWN_KEYS = set(_REQUIRED_INT_KEYS) | {
+_KNOWN_KEYS = set(SIZE_KEYS) | {
     "eps",
     "patch_size",
     "has_image_input",
@@ -57,21 +56,8 @@ def parse_config(raw: dict[str, Any], input_name: str = "checkpoint") -> PoseGen
             input_name, f"model_config.json has keys PoseGen's WanModel does not take: {unknown}.",
             f"only {sorted(_KNOWN_KEYS - {'kvshare_kwargs'})}",
         )
-    missing = [k for k in _REQUIRED_INT_KEYS if k not in raw]
-    if missing:
-        raise PoseGenInputError(input_name, f"model_config.json lacks {missing}.")
-    for key in _REQUIRED_INT_KEYS:
-        value = raw[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise PoseGenInputError(input_name, f"model_config.json '{key}' is {value!r}.", "a positive integer")
-    patch = tuple(raw.get("patch_size", (1, 2, 2)))
-    if len(patch) != 3 or not all(isinstance(p, int) and p > 0 for p in patch):
-        raise PoseGenInputError(input_name, f"model_config.json 'patch_size' is {raw.get('patch_size')!r}.",
-                                "three positive integers")
     cfg = PoseGenConfig(
-        dim=raw["dim"], in_dim=raw["in_dim"], ffn_dim=raw["ffn_dim"], out_dim=raw["out_dim"],
-        text_dim=raw["text_dim"], freq_dim=raw["freq_dim"], num_heads=raw["num_heads"],
-        num_layers=raw["num_layers"], eps=float(raw.get("eps", 1e-6)), patch_size=patch,  # type: ignore[arg-type]
+        **sizes_from_json(raw, input_name),
         has_image_input=bool(raw.get("has_image_input", True)),
         has_image_pos_emb=bool(raw.get("has_image_pos_emb", False)),
         shift_ref_pos=bool(raw.get("shift_ref_pos", False)),
@@ -95,11 +81,7 @@ def _check_architecture(cfg: PoseGenConfig, input_name: str) -> None:
         # PoseGen feeds 257 CLIP tokens; a 514-token FLF2V position table cannot broadcast onto them (spec §1.3).
         raise PoseGenInputError(input_name, "has_image_pos_emb=true is the FLF2V layout, which PoseGen cannot run.",
                                 "has_image_pos_emb=false")
-    if cfg.dim % cfg.num_heads:
-        raise PoseGenInputError(input_name, f"dim {cfg.dim} is not divisible by num_heads {cfg.num_heads}.")
-    if cfg.head_dim % 2 or cfg.head_dim < 6:
-        raise PoseGenInputError(input_name, f"head dim {cfg.head_dim} cannot carry 3-axis RoPE.",
-                                "an even head dim of at least 6")
+    cfg.check_heads(input_name)
 
 
 def read_config_file(path: Path, input_name: str = "checkpoint") -> PoseGenConfig:

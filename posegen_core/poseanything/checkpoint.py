@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import TensorFileReader, default_reader
+from ..checkpoint import TensorFileReader, default_reader, read_shards
 from ..checkpoint import read_file as read_weight_file
 from ..errors import PoseGenInputError
 from .config import CONFIG_FILE, PoseAnythingConfig, infer_config, parse_config, read_config_file
@@ -63,18 +63,7 @@ def load_checkpoint(path: Path, input_name: str = "checkpoint", reader: TensorFi
     """Read the weights and their config; ``progress(done, total)`` after each file."""
     path = Path(path)
     if path.is_dir():
-        shards = shard_files(path, input_name)
-        raw: dict[str, torch.Tensor] = {}
-        for done, shard in enumerate(shards, start=1):
-            part, _ = read_weight_file(shard, reader, input_name)
-            overlap = raw.keys() & part.keys()
-            if overlap:
-                raise PoseGenInputError(input_name, f"shard '{shard.name}' repeats {len(overlap)} tensors of an "
-                                        f"earlier shard (e.g. '{sorted(overlap)[0]}').")
-            raw.update(part)
-            if progress is not None:
-                progress(done, len(shards))
-        state_dict = _bare(raw)
+        state_dict = _bare(read_shards(shard_files(path, input_name), reader, input_name, progress))
         config_file = path / CONFIG_FILE
         config = read_config_file(config_file, input_name) if config_file.is_file() else infer_config(state_dict,
                                                                                                       input_name)

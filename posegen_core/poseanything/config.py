@@ -15,15 +15,14 @@ from typing import Any
 import torch
 
 from ..errors import PoseGenInputError
-from ..wan_config import WanSizes, wan_unet_config
+from ..wan_config import SIZE_KEYS, WanSizes, sizes_from_json, wan_unet_config
 
 CONFIG_FILE = "model_config.json"
 WAN22_LATENT_CHANNELS = 48  # Wan 2.2 VAE (TI2V-5B)
 RELEASED_HEAD_DIM = 128  # every released Wan model; only used when no config file says otherwise
 PTCM_KEY_MARK = ".cross_attn_instance."
 
-_REQUIRED_INT_KEYS = ("dim", "in_dim", "ffn_dim", "out_dim", "text_dim", "freq_dim", "num_heads", "num_layers")
-_KNOWN_KEYS = set(_REQUIRED_INT_KEYS) | {
+_KNOWN_KEYS = set(SIZE_KEYS) | {
     "eps", "patch_size", "has_image_input", "seperated_timestep", "require_clip_embedding", "require_vae_embedding",
     "fuse_vae_embedding_in_latents", "ptc_enabled", "has_image_pos_emb", "has_ref_conv", "add_control_adapter",
     "in_dim_control_adapter",
@@ -55,13 +54,6 @@ class PoseAnythingConfig(WanSizes):
         return wan_unet_config(self, "t2v")
 
 
-def _positive_int(raw: dict[str, Any], key: str, input_name: str) -> int:
-    value = raw[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise PoseGenInputError(input_name, f"model_config.json '{key}' is {value!r}.", "a positive integer")
-    return value
-
-
 def parse_config(raw: dict[str, Any], input_name: str = "checkpoint") -> PoseAnythingConfig:
     """Validate a PoseAnything ``model_config.json`` dict."""
     if not isinstance(raw, dict):
@@ -70,19 +62,10 @@ def parse_config(raw: dict[str, Any], input_name: str = "checkpoint") -> PoseAny
     if unknown:
         raise PoseGenInputError(input_name, f"model_config.json has keys PoseAnything's WanModel does not take: "
                                 f"{unknown}.")
-    missing = [k for k in _REQUIRED_INT_KEYS if k not in raw]
-    if missing:
-        raise PoseGenInputError(input_name, f"model_config.json lacks {missing}.")
     if raw.get("has_image_input") or not raw.get("fuse_vae_embedding_in_latents", True):
         raise PoseGenInputError(input_name, "model_config.json describes an image-embedding Wan model.",
                                 "PoseAnything's TI2V layout (has_image_input false, first frame fused in the latent)")
-    patch = tuple(raw.get("patch_size", (1, 2, 2)))
-    if len(patch) != 3 or not all(isinstance(p, int) and p > 0 for p in patch):
-        raise PoseGenInputError(input_name, f"model_config.json 'patch_size' is {raw.get('patch_size')!r}.",
-                                "three positive integers")
-    ints = {k: _positive_int(raw, k, input_name) for k in _REQUIRED_INT_KEYS}
-    config = PoseAnythingConfig(**ints, eps=float(raw.get("eps", 1e-6)), patch_size=patch,  # type: ignore[arg-type]
-                                ptc_enabled=bool(raw.get("ptc_enabled", False)))
+    config = PoseAnythingConfig(**sizes_from_json(raw, input_name), ptc_enabled=bool(raw.get("ptc_enabled", False)))
     check_architecture(config, input_name)
     return config
 
@@ -91,11 +74,7 @@ def check_architecture(config: PoseAnythingConfig, input_name: str = "checkpoint
     if config.in_dim != 2 * config.out_dim:
         raise PoseGenInputError(input_name, f"in_dim {config.in_dim} with out_dim {config.out_dim}: this is not a "
                                 "skeleton-conditioned model.", "in_dim = 2 x out_dim (noisy latent | skeleton latent)")
-    if config.dim % config.num_heads:
-        raise PoseGenInputError(input_name, f"dim {config.dim} is not divisible by num_heads {config.num_heads}.")
-    if config.head_dim % 2 or config.head_dim < 6:
-        raise PoseGenInputError(input_name, f"head dim {config.head_dim} cannot carry 3-axis RoPE.",
-                                "an even head dim of at least 6")
+    config.check_heads(input_name)
 
 
 def read_config_file(path: Path, input_name: str = "checkpoint") -> PoseAnythingConfig:
