@@ -67,14 +67,14 @@ def text_cross_attention(attn: nn.Module, x: torch.Tensor, context: torch.Tensor
     return attn.o(attention(q, k, attn.v(context), attn.num_heads, transformer_options))
 
 
-def part_cross_attention(block: nn.Module, x: torch.Tensor, ptcm: PTCMContext, tokens_per_frame: int,
-                         transformer_options: dict) -> torch.Tensor:
+def part_cross_attention(block: nn.Module, x: torch.Tensor, part_masks: tuple[torch.Tensor, torch.Tensor],
+                         tokens_per_frame: int, transformer_options: dict) -> torch.Tensor:
     """PTCM's output for the tokens of latent frames 1.. ([B, (T-1)·N, D]). Masks zero the inputs: masked-out
     queries still attend (with the bias-only query) and masked-out keys form a pool of identical null keys."""
     inst = block.cross_attn_instance
     y = layer_norm(block.norm4, x)
     first, rest = y[:, :tokens_per_frame], y[:, tokens_per_frame:]
-    query_masks, key_masks = ptcm.token_masks(x.device, x.dtype)
+    query_masks, key_masks = part_masks  # PTCMContext.token_masks, made once per forward
     total = None
     for u, m in zip(query_masks, key_masks, strict=True):
         keys_in = first * m[None, :, None]
@@ -102,16 +102,16 @@ def capture_frame0_attention(block: nn.Module, x: torch.Tensor, e6: torch.Tensor
 
 
 def poseanything_block(block: nn.Module, x: torch.Tensor, e6: torch.Tensor, rope: torch.Tensor,
-                       context: torch.Tensor, transformer_options: dict, ptcm: PTCMContext | None,
-                       tokens_per_frame: int) -> torch.Tensor:
+                       context: torch.Tensor, transformer_options: dict,
+                       part_masks: tuple[torch.Tensor, torch.Tensor] | None, tokens_per_frame: int) -> torch.Tensor:
     """One Wan 2.2 block with per-frame modulation and, when given, PTCM between cross-attention and FFN."""
     table = cast_param(block.modulation, x)
     shift1, scale1, gate1, shift2, scale2, gate2 = (table.unsqueeze(1) + e6).unsqueeze(3).unbind(2)
     q, k, v = self_attention_qkv(block.self_attn, modulate_frames(layer_norm(block.norm1, x), shift1, scale1), rope)
     x = x + gated(block.self_attn.o(attention(q, k, v, block.self_attn.num_heads, transformer_options)), gate1)
     x = x + text_cross_attention(block.cross_attn, layer_norm(block.norm3, x), context, transformer_options)
-    if ptcm is not None:
-        update = part_cross_attention(block, x, ptcm, tokens_per_frame, transformer_options)
+    if part_masks is not None:
+        update = part_cross_attention(block, x, part_masks, tokens_per_frame, transformer_options)
         x = torch.cat([x[:, :tokens_per_frame], x[:, tokens_per_frame:] + update], dim=1)
     y = block.ffn(modulate_frames(layer_norm(block.norm2, x), shift2, scale2))
     return x + gated(y, gate2)
@@ -172,16 +172,18 @@ def poseanything_forward(
     rope = rope_table(positions(grid[0]), positions(grid[1]), positions(grid[2]), config.head_dim)
 
     ptcm: PTCMContext | None = transformer_options.get(PTCM_KEY)
+    part_masks = None
     if ptcm is not None:
         ptcm.check_grid(*grid)
-        if not ptcm.is_active(transformer_options):
-            ptcm = None
+        if ptcm.is_active(transformer_options):
+            part_masks = ptcm.token_masks(x.device, dtype)
     capture: AttentionCapture | None = transformer_options.get(CAPTURE_KEY)
     if capture is not None and not capture.wanted(transformer_options):
         capture = None
 
     for i, block in enumerate(wan.blocks):
-        tokens = poseanything_block(block, tokens, e6, rope, context, transformer_options, ptcm, tokens_per_frame)
+        tokens = poseanything_block(block, tokens, e6, rope, context, transformer_options, part_masks,
+                                    tokens_per_frame)
         if capture is not None and i == capture.block:
             capture.probs = capture_frame0_attention(block, tokens, e6, rope, tokens_per_frame,
                                                      positive_index(transformer_options))
