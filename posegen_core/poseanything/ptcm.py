@@ -35,9 +35,9 @@ class PTCMContext:
     active_steps: frozenset[int] = RELEASED_ACTIVE_STEPS
 
     def __post_init__(self) -> None:
+        # VideoParts refuses a first frame without parts (the user-facing error); this guards direct use
         if self.first_masks.dim() != 3 or self.first_masks.shape[0] == 0:
-            raise PoseGenInputError("subject_mask", "the first frame's skeleton gave no parts, so PTCM has nothing "
-                                    "to keep consistent.", "a posed first frame (or disable PTCM)")
+            raise ValueError(f"PTCM needs at least one first-frame part mask, got {tuple(self.first_masks.shape)}")
         if self.union_mask.dim() != 4 or self.union_mask.shape[1:] != self.first_masks.shape:
             raise ValueError(f"union mask {tuple(self.union_mask.shape)} does not fit first masks "
                              f"{tuple(self.first_masks.shape)}")
