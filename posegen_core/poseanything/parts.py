@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 
 from ..errors import PoseGenInputError
+from .video import generation_size
 
 BASIS_LONG_SIDE = 832  # the released mask helpers' fixed long side
 TOKEN_STRIDE = 32  # pixels per token side: VAE stride 16 × patch 2
@@ -62,17 +63,8 @@ _DISTANCE_BLOCK = 1 << 22  # max pairwise distances computed at once in the merg
 # ----------------------------------------------------------------------------------------------------------------
 
 def fixed_basis_size(width: int, height: int, long_side: int = BASIS_LONG_SIDE) -> tuple[int, int]:
-    """(w, h): each side scaled so the long side is ``long_side``, floored, then floored to a multiple of 32."""
-    if width <= 0 or height <= 0:
-        raise ValueError(f"image size must be positive, got {width}x{height}")
-    longest = max(width, height)
-    # Integer floor equals the released int(side * M / max) for any realistic size (no float rounding crosses an
-    # integer there).
-    w = width * long_side // longest // TOKEN_STRIDE * TOKEN_STRIDE
-    h = height * long_side // longest // TOKEN_STRIDE * TOKEN_STRIDE
-    if w == 0 or h == 0:
-        raise ValueError(f"a {width}x{height} image is too narrow for a {long_side}-pixel basis: a side rounds to 0")
-    return w, h
+    """(w, h) of the released mask basis: the generation-size rule (§2.3) at ``long_side`` (832 as released)."""
+    return generation_size(width, height, long_side, TOKEN_STRIDE, input_name="skeleton_frames")
 
 
 def token_grid(width: int, height: int) -> tuple[int, int]:
