@@ -173,12 +173,11 @@ def test_tiny_twin_is_the_shipped_graph_with_stand_in_encoders(name):
     assert links(real) == links(tiny)
 
 
-def test_convert_checkpoint_writes_one_loadable_file(comfy_server, comfy_models, animal):
+def test_convert_checkpoint_workflow_writes_one_loadable_file(comfy_server, comfy_models, animal):
     import safetensors
 
-    convert = {"1": {"class_type": "ConvertPoseAnythingCheckpoint", "inputs": {
-        "checkpoint": "poseanything-tiny", "output_name": "poseanything_tiny_converted", "dtype": "bf16",
-        "overwrite": False}}}
+    convert = json.loads((REPO_ROOT / "workflows" / "poseanything_convert_checkpoint.api.json").read_text("utf-8"))
+    convert["1"]["inputs"].update(checkpoint="poseanything-tiny", output_name="poseanything_tiny_converted")
     result = comfy_server.run_ok(convert)
     assert result.outputs["1"]["text"] == ["wrote models/poseanything/poseanything_tiny_converted.safetensors"]
     path = comfy_models / "poseanything" / "poseanything_tiny_converted.safetensors"
