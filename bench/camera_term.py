@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     from posegen_core.poseanything.guidance import make_guider
     from posegen_core.poseanything.negative import decoupled_negative
     from posegen_core.poseanything.skeleton_from_mask import skeleton_frames_from_masks
-    from posegen_core.schedule import flow_match_sigmas
+    from posegen_core.wan.schedule import flow_match_sigmas
 
     width, height = args.size
     with tempfile.TemporaryDirectory(prefix="camera-term-") as tmp:

@@ -29,7 +29,7 @@ def _measure_child(path: str, dtype: str) -> None:
     ensure_comfy_importable()
     import torch
 
-    from posegen_core.comfy_model import load_model
+    from posegen_core.posegen.comfy_model import load_model
 
     torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
     with PeakRss() as rss:
@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     from devtools.tiny_models import make_tiny_posegen, tiny_config, write_tiny_posegen
-    from posegen_core.checkpoint import load_checkpoint
-    from posegen_core.checkpoint_writer import write_converted_file
+    from posegen_core.posegen.checkpoint import load_checkpoint
+    from posegen_core.posegen.checkpoint_writer import write_converted_file
 
     config = tiny_config(dim=args.dim, num_heads=args.dim // 128, num_layers=args.layers, ffn_dim=4 * args.dim,
                          text_dim=4096, freq_dim=256)

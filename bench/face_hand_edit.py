@@ -43,9 +43,9 @@ def example_poses(frames: int, reference_kind: str):
 
 def measure(frames: int, width: int, height: int, insert: bool, reference_kind: str) -> dict:
     ensure_comfy_importable()
-    from posegen_core.conditioning import poses_on_canvas
     from posegen_core.posecrafter.face_hand import FaceHandEdit
     from posegen_core.posecrafter.latent_edit import PART_NAMES
+    from posegen_core.posegen.conditioning import poses_on_canvas
 
     reference, targets = example_poses(frames, reference_kind)
     if insert:  # the reference pose first, then the driving poses: still 4k+1 frames with 4 more driving ones

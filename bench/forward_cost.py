@@ -43,11 +43,11 @@ def main(argv: list[str] | None = None) -> dict:
     ensure_comfy_importable()
     import comfy.model_management
 
-    import posegen_core.dit_forward as fwd
+    import posegen_core.posegen.dit_forward as fwd
     from devtools.tiny_models import random_like_trained, tiny_config
-    from posegen_core.checkpoint import PoseGenCheckpoint
-    from posegen_core.comfy_model import PoseGenWan21Config, build_model_patcher
     from posegen_core.golden import sampler_transformer_options
+    from posegen_core.posegen.checkpoint import PoseGenCheckpoint
+    from posegen_core.posegen.comfy_model import PoseGenWan21Config, build_model_patcher
 
     torch.manual_seed(0)
     config = tiny_config(dim=args.dim, num_heads=args.heads, num_layers=args.layers, ffn_dim=4 * args.dim)

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from posegen_core.comfy_env import ensure_comfy_importable
-from posegen_core.schedule import POSEGEN_CFG, POSEGEN_SHIFT
+from posegen_core.wan.schedule import POSEGEN_CFG, POSEGEN_SHIFT
 
 
 @dataclass
@@ -39,9 +39,9 @@ def tiny_case(layers: int = 2, height: int = 6, width: int = 4, seed: int = 0) -
     import comfy.clip_vision
 
     from devtools.tiny_models import random_like_trained, tiny_config
-    from posegen_core.checkpoint import PoseGenCheckpoint
-    from posegen_core.comfy_model import PoseGenWan21Config, build_model_patcher
-    from posegen_core.conditioning import posegen_conditioning_values
+    from posegen_core.posegen.checkpoint import PoseGenCheckpoint
+    from posegen_core.posegen.comfy_model import PoseGenWan21Config, build_model_patcher
+    from posegen_core.posegen.conditioning import posegen_conditioning_values
 
     config = tiny_config(num_layers=layers)
     model_config = PoseGenWan21Config(config)
@@ -80,8 +80,8 @@ def workflow_case(size: int = 64) -> TinyCase:
 
     from devtools.demo_inputs import render_skeleton, skeleton
     from devtools.tiny_models import make_tiny_posegen, write_tiny_posegen, write_tiny_vae
-    from posegen_core.comfy_model import load_model
-    from posegen_core.conditioning import build_segment_conditioning
+    from posegen_core.posegen.comfy_model import load_model
+    from posegen_core.posegen.conditioning import build_segment_conditioning
 
     with tempfile.TemporaryDirectory(prefix="posegen_bench_") as tmp:
         tiny = make_tiny_posegen()

@@ -32,8 +32,8 @@ def _setup(size: tuple[int, int], tmp: Path):
     import torch
 
     from devtools.tiny_models import write_all
-    from posegen_core.comfy_model import load_model
     from posegen_core.longvideo.subject import SUBJECT_TOKENS_KEY
+    from posegen_core.posegen.comfy_model import load_model
 
     paths = write_all(tmp)
     base, cond = load_model(paths["posegen_base"], "auto"), load_model(paths["posegen_cond"], "auto")
@@ -99,9 +99,9 @@ def _segment_time_ratio(args: argparse.Namespace, repeats: int = 3) -> dict:
     """One base segment sampled with the anchor's K/V shared versus without, same process, median of runs."""
     import torch
 
-    from posegen_core.conditioning import MASK_CHANNELS
     from posegen_core.longvideo.generate import ChunkSampler, LongVideoInputs, LongVideoSettings
     from posegen_core.longvideo.kvshare import AnchorRecord, KVShareContext, KVShareSettings
+    from posegen_core.posegen.conditioning import MASK_CHANNELS
 
     width, height = args.size
     with tempfile.TemporaryDirectory(prefix="posegen-bench-") as tmp:

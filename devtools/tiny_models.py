@@ -22,8 +22,8 @@ import torch
 from safetensors.torch import save_file
 
 from posegen_core.comfy_env import ensure_comfy_importable
-from posegen_core.config import PoseGenConfig
-from posegen_core.lora_merge import ondisk_state_dict
+from posegen_core.posegen.config import PoseGenConfig
+from posegen_core.posegen.lora_merge import ondisk_state_dict
 
 LORA_TARGETS = ("self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o",
                 "cross_attn.q", "cross_attn.k", "cross_attn.v", "cross_attn.o", "ffn.0", "ffn.2")
@@ -63,7 +63,7 @@ def random_like_trained(shapes: dict[str, torch.Size], generator: torch.Generato
 def posegen_state_shapes(config: PoseGenConfig) -> dict[str, torch.Size]:
     """Parameter shapes of the model LoadPoseGenModel builds for ``config`` (ComfyUI's own classes)."""
     ensure_comfy_importable()
-    from posegen_core.comfy_model import PoseGenWan21Config
+    from posegen_core.posegen.comfy_model import PoseGenWan21Config
 
     model_config = PoseGenWan21Config(config)
     model_config.set_inference_dtype(torch.float32, None)
@@ -100,8 +100,8 @@ def make_tiny_posegen(config: PoseGenConfig | None = None, seed: int = 0, rank: 
 
 def write_tiny_posegen(models_dir: Path, tiny: TinyPoseGen, name: str = "posegen-tiny", fmt: str = "bin") -> list[Path]:
     """``models/posegen/<name>-base`` and ``-cond`` in PoseGen's on-disk layout; existing folders are kept."""
-    from posegen_core.checkpoint_writer import write_posegen_folder
-    from posegen_core.lora_merge import lora_modules
+    from posegen_core.posegen.checkpoint_writer import write_posegen_folder
+    from posegen_core.posegen.lora_merge import lora_modules
 
     folders = []
     for variant, lora in tiny.loras.items():
@@ -203,8 +203,8 @@ def write_tiny_poseanything(models_dir: Path, name: str = "poseanything-tiny") -
     one file whose config is in its metadata (what ConvertPoseAnythingCheckpoint writes)."""
     import json
 
-    from posegen_core.checkpoint_writer import write_safetensors_atomically
     from posegen_core.poseanything.checkpoint import META_CONFIG, META_FORMAT
+    from posegen_core.posegen.checkpoint_writer import write_safetensors_atomically
 
     root = Path(models_dir) / "poseanything"
     folder = root / name
@@ -241,7 +241,7 @@ def wan22_vae_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
 def write_wan22_vae(models_dir: Path, name: str = "wan2.2_vae_random.safetensors") -> Path:
     path = Path(models_dir) / "vae" / name
     if not path.exists():
-        from posegen_core.checkpoint_writer import write_safetensors_atomically
+        from posegen_core.posegen.checkpoint_writer import write_safetensors_atomically
 
         path.parent.mkdir(parents=True, exist_ok=True)
         write_safetensors_atomically(path, wan22_vae_state_dict(), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nodes as comfy_nodes
 from comfy_api.v0_0_2 import io
 
-from ..posegen_core.clip_vision import encode_reference
+from ..posegen_core.posegen.clip_vision import encode_reference
 
 
 class PoseGenClipVisionEncode(io.ComfyNode):

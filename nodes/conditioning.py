@@ -9,8 +9,8 @@ import nodes as comfy_nodes
 import torch
 from comfy_api.v0_0_2 import io
 
-from ..posegen_core.conditioning import build_segment_conditioning, preprocess_frames
 from ..posegen_core.poseanything.negative import POSE_VIDEO_KEY, PoseVideoSource
+from ..posegen_core.posegen.conditioning import build_segment_conditioning, preprocess_frames
 
 MISSING_HANDS = {
     "black frames": True,  # what PoseGen's own hand video holds where no hand is visible

@@ -10,11 +10,11 @@ import folder_paths
 import torch
 from comfy_api.v0_0_2 import io
 
-from ..posegen_core.checkpoint import VARIANTS, load_checkpoint, resolve_variant
-from ..posegen_core.checkpoint_writer import write_converted_file
-from ..posegen_core.comfy_model import load_model
 from ..posegen_core.errors import PoseGenInputError
-from ..posegen_core.model_files import MODEL_FOLDER, list_checkpoints, output_file, resolve_checkpoint
+from ..posegen_core.posegen.checkpoint import VARIANTS, load_checkpoint, resolve_variant
+from ..posegen_core.posegen.checkpoint_writer import write_converted_file
+from ..posegen_core.posegen.comfy_model import load_model
+from ..posegen_core.wan.model_files import MODEL_FOLDER, list_checkpoints, output_file, resolve_checkpoint
 
 WEIGHT_DTYPES = {"default": None, "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 CONVERT_DTYPES = {"bf16": torch.bfloat16, "keep": None, "fp16": torch.float16, "fp32": torch.float32}

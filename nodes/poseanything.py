@@ -12,9 +12,7 @@ import numpy as np
 import torch
 from comfy_api.v0_0_2 import io
 
-from ..posegen_core.checkpoint_writer import cast_tensors, write_safetensors_atomically
 from ..posegen_core.errors import PoseGenInputError
-from ..posegen_core.model_files import list_checkpoints, output_file, resolve_checkpoint
 from ..posegen_core.poseanything.camera import CAMERA_MOTIONS
 from ..posegen_core.poseanything.checkpoint import SHARD_PREFIX, converted_metadata, load_checkpoint
 from ..posegen_core.poseanything.comfy_model import load_model, poseanything_info
@@ -25,6 +23,8 @@ from ..posegen_core.poseanything.guidance import PTCMSettings, make_guider
 from ..posegen_core.poseanything.negative import NEGATIVE_POSES, POSE_VIDEO_KEY, decoupled_negative
 from ..posegen_core.poseanything.part_plan import parts_preview, video_parts
 from ..posegen_core.poseanything.skeleton_from_mask import SkeletonFromMaskSettings, skeleton_frames_from_masks
+from ..posegen_core.posegen.checkpoint_writer import cast_tensors, write_safetensors_atomically
+from ..posegen_core.wan.model_files import list_checkpoints, output_file, resolve_checkpoint
 from .model_loading import CONVERT_DTYPES, WEIGHT_DTYPES, model_roots, register_model_folder
 
 MODEL_FOLDER = "poseanything"

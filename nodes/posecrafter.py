@@ -14,13 +14,13 @@ import nodes as comfy_nodes
 import torch
 from comfy_api.v0_0_2 import io
 
-from ..posegen_core.conditioning import latent_frames
 from ..posegen_core.errors import PoseGenInputError
 from ..posegen_core.posecrafter.edit_sampler import editing_euler
 from ..posegen_core.posecrafter.face_hand import FaceHandEdit
 from ..posegen_core.posecrafter.inversion import METHODS, invert_to_noise
 from ..posegen_core.posecrafter.latent_edit import PART_NAMES
 from ..posegen_core.posecrafter.start_noise import InvertedNoise
+from ..posegen_core.posegen.conditioning import latent_frames
 from .pose_common import pose_input, read_poses
 
 log = logging.getLogger("posegen")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.v0_0_2 import io
 
-from ..posegen_core.schedule import POSEGEN_SHIFT, POSEGEN_STEPS, flow_match_sigmas
+from ..posegen_core.wan.schedule import POSEGEN_SHIFT, POSEGEN_STEPS, flow_match_sigmas
 
 
 class PoseGenScheduler(io.ComfyNode):

@@ -7,6 +7,8 @@ folder holds — plain forwards, anchor K/V recording, KV-shared forwards with a
 themselves, and sampling with and without KV sharing — and prints per-case max-abs and relative errors with
 PASS/FAIL. Sizes, seeds, steps, CFG, KV-share steps/blocks and tolerances all come from the folder
 (``config.json``, ``model_config.json``, ``README.md``); nothing about the tiny model is assumed.
+
+ComfyUI: may import. Imports every other core package (it checks them all).
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def _forward_cases(patcher, golden: GoldenFolder, add: Add) -> None:
 
 def _sampling_cases(patcher, golden: GoldenFolder, add: Add) -> None:
     from ..longvideo.kvshare import AnchorRecord, KVShareContext
-    from ..schedule import flow_match_sigmas
+    from ..wan.schedule import flow_match_sigmas
 
     tol = golden.tolerances
     sampling = golden.tensors("sampling.safetensors")
@@ -136,8 +138,8 @@ def _sampling_cases(patcher, golden: GoldenFolder, add: Add) -> None:
 
 def run_golden(folder: Path, log: Callable[[str], None] = print) -> list[CaseResult]:
     ensure_comfy_importable()
-    from ..checkpoint import load_checkpoint
-    from ..comfy_model import build_model_patcher
+    from ..posegen.checkpoint import load_checkpoint
+    from ..posegen.comfy_model import build_model_patcher
 
     golden = GoldenFolder(folder)
     results: list[CaseResult] = []

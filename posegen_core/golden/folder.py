@@ -86,7 +86,7 @@ class GoldenFolder:
                                token_indices=tuple(int(i) for i in self.config["text"]["token_indices"]))
 
     def write_checkpoint_folder(self, parent: Path) -> Path:
-        from ..checkpoint_writer import write_posegen_folder
+        from ..posegen.checkpoint_writer import write_posegen_folder
 
         folder = parent / f"{self.config.get('name', 'golden')}-base"
         write_posegen_folder(folder, self.ondisk_checkpoint(), self.model_config, num_shards=2, fmt="bin")

@@ -25,7 +25,7 @@ def run_forward(patcher, inputs: dict[str, torch.Tensor], x_key: str, y_key: str
     ``kvshare`` (a KVShareContext) records or shares anchor K/V as at sampler step ``step``."""
     import comfy.model_management
 
-    from ..dit_forward import KVSHARE_KEY
+    from ..posegen.attention_hooks import KVSHARE_KEY
 
     comfy.model_management.load_models_gpu([patcher])
     model = patcher.model
@@ -57,8 +57,8 @@ def run_sampling(patcher, golden: GoldenFolder, pose_key: str, hand_key: str, kv
     import comfy.sample
     import comfy.samplers
 
-    from ..conditioning import posegen_conditioning_values
-    from ..dit_forward import KVSHARE_KEY
+    from ..posegen.attention_hooks import KVSHARE_KEY
+    from ..posegen.conditioning import posegen_conditioning_values
 
     inputs = golden.tensors("inputs.safetensors")
     sampling = golden.tensors("sampling.safetensors")

@@ -67,7 +67,7 @@ class Recorder:
         self.calls: list[tuple[int | None, int, torch.Tensor]] = []
 
     def __call__(self, executor, x, timestep, context, clip_fea, time_dim_concat, transformer_options, **kwargs):
-        from ..longvideo.kvshare import step_index
+        from ..wan.steps import step_index
 
         out = executor(x, timestep, context, clip_fea, time_dim_concat, transformer_options, **kwargs)
         order = transformer_options.get("cond_or_uncond") or [0]

@@ -17,8 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..comfy_model import posegen_info
-from ..conditioning import (
+from ..errors import PoseGenInputError
+from ..posecrafter.face_hand import FaceHandEdit
+from ..posecrafter.start_noise import InvertedNoise, check_schedule
+from ..posegen.attention_hooks import KVSHARE_KEY
+from ..posegen.comfy_model import posegen_info
+from ..posegen.conditioning import (
     MASK_CHANNELS,
     check_image,
     check_segment_shape,
@@ -28,12 +32,8 @@ from ..conditioning import (
     poses_on_canvas,
     preprocess_frames,
 )
-from ..dit_forward import KVSHARE_KEY
-from ..errors import PoseGenInputError
-from ..posecrafter.face_hand import FaceHandEdit
-from ..posecrafter.start_noise import InvertedNoise, check_schedule
 from ..poses.sequence import PoseSequence
-from ..schedule import flow_match_sigmas
+from ..wan.schedule import flow_match_sigmas
 from .kvshare import AnchorRecord, KVShareContext, KVShareSettings, kv_bytes
 from .masks import pose_token_masks, user_token_masks
 from .merge import StreamingMerge, blend_pair

@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 import torch
 
-from ..conditioning import TEMPORAL_STRIDE
 from ..errors import PoseGenInputError
+from ..posegen.conditioning import TEMPORAL_STRIDE
 from ..poses.sequence import PoseSequence
 from ..poses.skeletons import Skeleton
 

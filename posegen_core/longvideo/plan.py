@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import torch
 
-from ..conditioning import TEMPORAL_STRIDE, latent_frames, mask_channels
+from ..posegen.conditioning import TEMPORAL_STRIDE, latent_frames, mask_channels
 
 ChunkKind = Literal["base", "transition"]
 FramesT = TypeVar("FramesT", torch.Tensor, np.ndarray)

@@ -1,2 +1,5 @@
-"""PoseAnything (Wan2.2-TI2V-5B based, any skeleton) on ComfyUI's own Wan 2.2 model: loading, conditioning, PTCM,
-decoupled guidance and skeleton tools (spec: poseanything-model.md)."""
+"""The PoseAnything model family (Wan2.2-TI2V-5B, any skeleton; docs/method/poseanything.md): loading onto
+ComfyUI's Wan 2.2 model, conditioning with sparse skeletons, PTCM, decoupled subject/camera guidance, skeleton tools.
+
+ComfyUI: may import. Imports ``errors``, ``poses``, ``wan`` (never ``posegen``).
+"""

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import TensorFileReader, default_reader, read_shards
-from ..checkpoint import read_file as read_weight_file
 from ..errors import PoseGenInputError
+from ..wan.shards import TensorFileReader, default_reader, read_shards
+from ..wan.shards import read_file as read_weight_file
 from .config import CONFIG_FILE, PoseAnythingConfig, infer_config, parse_config, read_config_file
 
 SHARD_PREFIX = "diffusion_pytorch_model-"

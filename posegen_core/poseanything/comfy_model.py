@@ -22,8 +22,8 @@ import comfy.supported_models
 import torch
 from torch import nn
 
-from ..comfy_model import patcher_from_state_dict
 from ..errors import PoseGenInputError
+from ..wan.patcher import patcher_from_state_dict
 from .checkpoint import PoseAnythingCheckpoint, load_checkpoint
 from .config import WAN22_LATENT_CHANNELS, PoseAnythingConfig
 from .dit_forward import poseanything_forward

@@ -15,9 +15,9 @@ from typing import Any
 import torch
 
 from ..errors import PoseGenInputError
-from ..wan_config import SIZE_KEYS, WanSizes, sizes_from_json, wan_unet_config
+from ..wan.config import SIZE_KEYS, WanSizes, sizes_from_json, wan_unet_config
+from ..wan.shards import CONFIG_FILE
 
-CONFIG_FILE = "model_config.json"
 WAN22_LATENT_CHANNELS = 48  # Wan 2.2 VAE (TI2V-5B)
 RELEASED_HEAD_DIM = 128  # every released Wan model; only used when no config file says otherwise
 PTCM_KEY_MARK = ".cross_attn_instance."

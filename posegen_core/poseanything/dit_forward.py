@@ -21,8 +21,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..rope import rope_table
-from ..wan_ops import apply_rope, attention, cast_param, layer_norm, patch_embed, rms_norm, sinusoidal_embedding
+from ..wan.ops import apply_rope, attention, cast_param, layer_norm, patch_embed, rms_norm, sinusoidal_embedding
+from ..wan.rope import rope_table
 from .config import PoseAnythingConfig
 from .ptcm import CAPTURE_KEY, PTCM_KEY, AttentionCapture, CaptureComplete, PTCMContext
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import PoseGenInputError
-from ..longvideo.kvshare import step_index
+from ..wan.steps import step_index
 
 PTCM_KEY = "poseanything_ptcm"
 CAPTURE_KEY = "poseanything_capture"

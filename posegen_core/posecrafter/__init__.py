@@ -1,1 +1,5 @@
-"""PoseCrafter on Wan latents: landmark affines, face/hand latent editing and the sampler that applies it."""
+"""PoseCrafter's techniques on the PoseGen model: reference inversion, landmark affines, the face/hand latent edit
+and the sampler that applies it.
+
+ComfyUI: may import. Imports ``errors``, ``poses``, ``wan``, ``posegen``.
+"""

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ..conditioning import SPATIAL_STRIDE, poses_on_canvas
 from ..errors import PoseGenInputError
+from ..posegen.conditioning import SPATIAL_STRIDE, poses_on_canvas
 from ..poses.sequence import PoseSequence
 from .latent_edit import PART_NAMES, EditPlan, apply_edit, num_pixel_frames, plan_face_hand_edit
 

@@ -89,7 +89,7 @@ from typing import Any
 
 import torch
 
-from ..schedule import flow_match_sigmas
+from ..wan.schedule import flow_match_sigmas
 
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 StepCallback = Callable[[dict[str, Any]], None]

@@ -1,2 +1,5 @@
 """Poses: one representation (PoseSequence on a Skeleton), readers, sequence operations, retargeting,
-reference-frame selection and rendering. Pure numpy/OpenCV; no ComfyUI imports."""
+reference-frame selection and rendering. Pure numpy/OpenCV.
+
+ComfyUI: free (no ComfyUI imports; enforced by ruff TID251). Imports only ``errors``.
+"""

@@ -1,0 +1,186 @@
+"""PoseGen's DiT forward, run over the modules of ComfyUI's own ``WanModel`` (spec §2).
+
+Installed as an object patch on ``diffusion_model._forward`` (see ``comfy_model``), so ComfyUI's
+``DIFFUSION_MODEL`` wrappers, weight casting, LoRA patches and offloading all still apply. Differences from
+ComfyUI's stock Wan forward, all taken from PoseGen:
+
+- reference tokens (``ref_patch_embedding`` of the clean reference latent) join the video tokens in
+  self-attention, with their own AdaLN modulation from t = 0 and RoPE positions of latent frame 0;
+  they skip cross-attention, go through the FFN, and are dropped before the head;
+- hand-normal latents are patch-embedded and added to the video tokens;
+- the timestep is rounded to the compute dtype and embedded in float64; RoPE runs in float64;
+  RMSNorm normalises in float32 and applies its weight after the cast; modulate and gate are separate ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..wan.ops import apply_rope, attention, cast_param, modulate, patch_embed, rms_norm, sinusoidal_embedding
+from ..wan.rope import video_and_reference_rope
+from .attention_hooks import KVSHARE_KEY, AttentionHook
+from .config import PoseGenConfig
+
+
+def time_modulation(wan: nn.Module, t: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """``e`` (time embedding, for the head) and ``e6`` (per-block modulation offsets, [B, 6, D])."""
+    t = t.to(dtype)  # PoseGen embeds bf16(1000·sigma) when running in bf16
+    e = wan.time_embedding(sinusoidal_embedding(wan.freq_dim, t).to(dtype))
+    e6 = wan.time_projection(e).unflatten(1, (6, wan.dim))
+    return e, e6
+
+
+def joint_qkv(attn: nn.Module, a_video: torch.Tensor, a_ref: torch.Tensor, rope: torch.Tensor,
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Q, K (normed, rotated) and V of ``[video ; reference]`` with the shared weights (spec §2.5), heads packed."""
+    x = torch.cat([a_video, a_ref.expand(a_video.shape[0], -1, -1)], dim=1)
+    b, s = x.shape[:2]
+    n, d = attn.num_heads, attn.head_dim
+    q = apply_rope(rms_norm(attn.norm_q, attn.q(x)).view(b, s, n, d), rope).view(b, s, n * d)
+    k = apply_rope(rms_norm(attn.norm_k, attn.k(x)).view(b, s, n, d), rope).view(b, s, n * d)
+    return q, k, attn.v(x)
+
+
+def attend(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, transformer_options: dict,
+           ) -> torch.Tensor:
+    """Bidirectional attention, no mask, then the output projection."""
+    return attn.o(attention(q, k, v, attn.num_heads, transformer_options))
+
+
+def crossattention(
+    attn: nn.Module, x: torch.Tensor, context: torch.Tensor, context_img_len: int, transformer_options: dict,
+    on_query_keys: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
+) -> torch.Tensor:
+    """Video tokens attend to the text tokens and, separately, the CLIP tokens (spec §2.6). ``on_query_keys``
+    sees the normed query and text keys (KV sharing builds its subject maps from them)."""
+    image, text = context[:, :context_img_len], context[:, context_img_len:]
+    q = rms_norm(attn.norm_q, attn.q(x))
+    k_text = rms_norm(attn.norm_k, attn.k(text))
+    if on_query_keys is not None:
+        on_query_keys(q, k_text)
+    out = attention(q, k_text, attn.v(text), attn.num_heads, transformer_options)
+    out_img = attention(q, rms_norm(attn.norm_k_img, attn.k_img(image)), attn.v_img(image), attn.num_heads,
+                         transformer_options)
+    return attn.o(out + out_img)
+
+
+def posegen_block(
+    block: nn.Module,
+    video: torch.Tensor,
+    ref: torch.Tensor,
+    e6: torch.Tensor,
+    e6_ref: torch.Tensor,
+    rope: torch.Tensor,
+    context: torch.Tensor,
+    context_img_len: int,
+    transformer_options: dict,
+    ref_needed_after: bool = True,
+    kv: AttentionHook | None = None,
+    index: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One Wan block on both streams (spec §2.4). ``ref_needed_after=False`` skips reference work whose
+    result nothing reads (the last block). ``kv`` records or shares the anchor's K/V (spec §5.3)."""
+    table = cast_param(block.modulation, video)
+    shift1, scale1, gate1, shift2, scale2, gate2 = (table + e6).chunk(6, dim=1)
+    r_shift1, r_scale1, r_gate1, r_shift2, r_scale2, r_gate2 = (table + e6_ref).chunk(6, dim=1)
+
+    n_video = video.shape[1]
+    attn = block.self_attn
+    q, k, v = joint_qkv(attn, modulate(block.norm1(video), shift1, scale1), modulate(block.norm1(ref), r_shift1,
+                                                                                       r_scale1), rope)
+    if kv is not None:
+        kv.after_qkv(index, k, v)
+    shared = kv.shared_kv(index, k) if kv is not None else None
+    out = attend(attn, q, k, v, transformer_options)
+    own_video = video + out[:, :n_video] * gate1
+    if shared is None:
+        video = own_video
+        ref_update = out[:, n_video:]
+    else:
+        # every token also attends to the anchor's K/V; background tokens (in neither segment's subject mask)
+        # take that result, the reference tokens always do (spec §5.3)
+        out_shared = attend(attn, q, *shared, transformer_options)
+        keep = kv.keep_own(index, video.shape[0], video.device)
+        video = torch.where(keep[..., None], own_video, video + out_shared[:, :n_video] * gate1)
+        ref_update = out_shared[:, n_video:]
+
+    on_query_keys = None
+    if kv is not None and kv.wants_map(index):
+        def on_query_keys(q_video: torch.Tensor, k_text: torch.Tensor) -> None:
+            kv.after_cross_qk(index, q_video, k_text, attn.num_heads)
+
+    video = video + crossattention(block.cross_attn, block.norm3(video), context, context_img_len,
+                                    transformer_options, on_query_keys)
+    video = video + block.ffn(modulate(block.norm2(video), shift2, scale2)) * gate2
+    if ref_needed_after:
+        ref = ref + ref_update * r_gate1
+        ref = ref + block.ffn(modulate(block.norm2(ref), r_shift2, r_scale2)) * r_gate2
+    return video, ref
+
+
+def _as_5d(latent: torch.Tensor) -> torch.Tensor:
+    return latent.unsqueeze(2) if latent.dim() == 4 else latent
+
+
+def posegen_forward(
+    wan: nn.Module,
+    config: PoseGenConfig,
+    x: torch.Tensor,
+    timestep: torch.Tensor,
+    context: torch.Tensor,
+    clip_fea: torch.Tensor | None = None,
+    time_dim_concat: torch.Tensor | None = None,
+    transformer_options: dict | None = None,
+    **kwargs: Any,
+) -> torch.Tensor:
+    """Replacement for ``WanModel._forward``: ``x`` is ``[noisy | mask | pose latent]`` (36 channels)."""
+    import comfy.ldm.common_dit
+
+    transformer_options = transformer_options or {}
+    ref_latent = kwargs.get("reference_latent")
+    if ref_latent is None:
+        raise ValueError("PoseGen model: the conditioning has no reference latent; build it with PoseGenConditioning")
+    if clip_fea is None:
+        raise ValueError("PoseGen model: the conditioning has no clip_vision_output; PoseGen is image-to-video")
+    if time_dim_concat is not None:
+        raise ValueError("PoseGen model: time_dim_concat conditioning is not supported")
+    hand_latent = kwargs.get("posegen_hand_latent")
+
+    _, _, t, h, w = x.shape
+    patch = wan.patch_size
+    dtype = x.dtype
+    x = comfy.ldm.common_dit.pad_to_patch_size(x, patch)
+    ref_latent = comfy.ldm.common_dit.pad_to_patch_size(_as_5d(ref_latent).to(dtype), patch)
+
+    video = patch_embed(wan.patch_embedding, x)
+    if hand_latent is not None:
+        video = video + patch_embed(wan.hand_patch_embedding, comfy.ldm.common_dit.pad_to_patch_size(
+            hand_latent.to(dtype), patch))
+    grid = tuple(video.shape[2:])
+    video = video.flatten(2).transpose(1, 2)
+    ref = patch_embed(wan.ref_patch_embedding, ref_latent)
+    ref_grid = tuple(ref.shape[3:])
+    ref = ref.flatten(2).transpose(1, 2)
+
+    e, e6 = time_modulation(wan, timestep, dtype)
+    _, e6_ref = time_modulation(wan, torch.zeros(1, device=x.device), dtype)
+
+    context_img_len = clip_fea.shape[-2]
+    context = torch.cat([wan.img_emb(clip_fea.to(dtype)), wan.text_embedding(context)], dim=1)
+    rope = video_and_reference_rope(grid, ref_grid, wan.dim // wan.num_heads, config.shift_ref_pos, x.device)
+
+    kv_context = transformer_options.get(KVSHARE_KEY)
+    kv = kv_context.forward_kv(transformer_options, grid) if kv_context is not None else None
+    last = len(wan.blocks) - 1
+    for i, block in enumerate(wan.blocks):
+        video, ref = posegen_block(block, video, ref, e6, e6_ref, rope, context, context_img_len,
+                                   transformer_options, ref_needed_after=i < last, kv=kv, index=i)
+
+    head_table = cast_param(wan.head.modulation, video)
+    shift, scale = (head_table + e.unsqueeze(1)).chunk(2, dim=1)
+    out = wan.head.head(modulate(wan.head.norm(video), shift, scale))
+    return wan.unpatchify(out, grid)[:, :, :t, :h, :w]

@@ -1,0 +1,37 @@
+import pytest
+
+from posegen_core.errors import PoseGenInputError
+from posegen_core.wan.model_files import list_checkpoints, output_file, resolve_checkpoint
+
+
+@pytest.fixture()
+def roots(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    (a / "720p-81f-base").mkdir(parents=True)
+    (a / "720p-81f-base" / "model_config.json").write_text("{}")
+    (a / "720p-81f-base" / "shard.safetensors").write_bytes(b"")
+    (a / "group" / "720p-81f-cond").mkdir(parents=True)
+    (a / "group" / "720p-81f-cond" / "model_config.json").write_text("{}")
+    b.mkdir()
+    (b / "converted.safetensors").write_bytes(b"")
+    (tmp_path / "secret.safetensors").write_bytes(b"")
+    return [a, b]
+
+
+def test_lists_folders_and_converted_files_but_not_shards(roots):
+    assert list_checkpoints(roots) == ["720p-81f-base", "converted.safetensors", "group/720p-81f-cond"]
+
+
+def test_resolves_inside_roots_only(roots):
+    assert resolve_checkpoint(roots, "converted.safetensors") == (roots[1] / "converted.safetensors").resolve()
+    for bad in ["../secret.safetensors", "/etc/passwd", "", "nope"]:
+        with pytest.raises(PoseGenInputError):
+            resolve_checkpoint(roots, bad)
+
+
+def test_output_file_names(tmp_path):
+    assert output_file(tmp_path, "x_bf16").name == "x_bf16.safetensors"
+    assert output_file(tmp_path, "x.safetensors").name == "x.safetensors"
+    for bad in ["../x", "a/b", "", ".hidden", "x y"]:
+        with pytest.raises(PoseGenInputError, match="output_name"):
+            output_file(tmp_path, bad)
