@@ -1,11 +1,12 @@
 """Fidelity check against a golden folder made by PoseGen's public code on tiny random weights.
 
-``python -m posegen_core.golden FOLDER`` reads PoseGen folders (below) and PoseAnything folders
-(``poseanything_cases``). For PoseGen it rebuilds the model through LoadPoseGenModel's code path from the
-folder's PoseGen-layout files (base weights + LoRA written as a ``pipe.dit.`` shard folder), runs every case the
-folder holds — plain forwards, anchor K/V recording, KV-shared forwards with and without masks, the masks
-themselves, and sampling with and without KV sharing — and prints per-case max-abs and relative errors with
-PASS/FAIL. Sizes, seeds, steps, CFG, KV-share steps/blocks and tolerances all come from the folder
+``python -m posegen_core.golden [FOLDER ...]`` reads PoseGen folders (below) and PoseAnything folders
+(``poseanything_cases``); with no folder it checks the sets kept in the repository (``tests/data/golden``).
+For PoseGen it rebuilds the model through LoadPoseGenModel's code path from the folder's PoseGen-layout files
+(base weights + LoRA written as a ``pipe.dit.`` shard folder), checks the LoRA merge against PoseGen's merge rule,
+runs every case the folder holds — plain forwards, anchor K/V recording, KV-shared forwards with and without
+masks, the masks themselves, and sampling with and without KV sharing — and prints per-case max-abs and relative
+errors with PASS/FAIL. Sizes, seeds, steps, CFG, KV-share steps/blocks and tolerances all come from the folder
 (``config.json``, ``model_config.json``, ``README.md``); nothing about the tiny model is assumed.
 
 ComfyUI: may import. Imports every other core package (it checks them all).
@@ -41,6 +42,10 @@ KV_FORWARDS = {"out_base_kvshare_masked": "attention", "out_base_kvshare_nomask"
 # Sampling runs: name -> (pose latent, hand latent)
 SAMPLINGS = {"anch": ("pose_latent_anchor", "hand_latents_anchor"), "base": ("pose_latent_base", "hand_latents_base"),
              "base_nokv": ("pose_latent_base", "hand_latents_base")}
+
+# The golden sets kept in the repository, checked when no folder is given
+REPO_SETS = Path(__file__).resolve().parents[2] / "tests" / "data" / "golden"
+DEFAULT_SETS = ("posegen_tiny_v1", "poseanything_tiny_v1")
 
 Add = Callable[[CaseResult], None]
 
@@ -160,7 +165,7 @@ def run_golden(folder: Path, log: Callable[[str], None] = print) -> list[CaseRes
         results.append(result)
         log(result.line())
 
-    merged_ref = golden.tensors("model_with_lora.safetensors")
+    merged_ref = golden.merged_weights()
     model_sd = patcher.model.diffusion_model.state_dict()
     worst = max((model_sd[k].double() - v.double()).abs().max().item() for k, v in merged_ref.items())
     add(CaseResult("lora_merge (model weights)", "exact", golden.tolerances["exact"], worst,
@@ -172,9 +177,22 @@ def run_golden(folder: Path, log: Callable[[str], None] = print) -> list[CaseRes
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path, help="a golden folder (config.json, model_config.json, *.safetensors)")
+    parser.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
+                        help="a golden folder (config.json, model_config.json, *.safetensors); "
+                             f"default: {', '.join(DEFAULT_SETS)} in the repository's tests/data/golden")
     args = parser.parse_args(argv)
-    results = run_golden(args.folder)
-    failed = [r for r in results if not r.passed]
-    print(f"{len(results) - len(failed)}/{len(results)} cases passed")
-    return 1 if failed or not results else 0
+    folders = args.folders or [REPO_SETS / name for name in DEFAULT_SETS]
+    missing = [str(f) for f in folders if not (f / "config.json").is_file()]
+    if missing:
+        parser.error(f"not a golden folder (no config.json): {', '.join(missing)}")
+    status = 0
+    for folder in folders:
+        if len(folders) > 1:
+            print(f"== {folder.name}")
+        results = run_golden(folder)
+        failed = [r for r in results if not r.passed]
+        suffix = f" ({folder.name})" if len(folders) > 1 else ""
+        print(f"{len(results) - len(failed)}/{len(results)} cases passed{suffix}")
+        if failed or not results:
+            status = 1
+    return status

@@ -1,4 +1,4 @@
-"""``python -m posegen_core.golden FOLDER``."""
+"""``python -m posegen_core.golden [FOLDER ...]`` (no folder: the sets in tests/data/golden)."""
 
 import sys
 

@@ -67,6 +67,20 @@ class GoldenFolder:
             self._files[file] = load_file(str(path)) if path.is_file() else {}
         return self._files[file]
 
+    def merged_weights(self) -> dict[str, torch.Tensor]:
+        """The weights every stored PoseGen output ran with: ``model.safetensors`` with each LoRA target's weight
+        ``W`` replaced by ``W + alpha·(B @ A)`` in float32, ``alpha`` from config.json (PoseGen's
+        ``merge_lora_weights`` rule). This reproduces, bit for bit, the merged file PoseGen's own loader wrote; the
+        set keeps only its two inputs. Written out here rather than through our loader, which it checks."""
+        alpha = float(self.config["lora"]["alpha"])
+        lora = self.tensors("lora.safetensors")
+        merged = dict(self.tensors("model.safetensors"))
+        for up_key in sorted(k for k in lora if ".lora_B." in k):
+            module = up_key.split(".lora_B.")[0].removeprefix("pipe.dit.")
+            up, down = lora[up_key], lora[up_key.replace(".lora_B.", ".lora_A.")]
+            merged[f"{module}.weight"] = merged[f"{module}.weight"] + alpha * (up @ down)
+        return merged
+
     def ondisk_checkpoint(self) -> dict[str, torch.Tensor]:
         """PoseGen's on-disk dictionary, rebuilt from the folder's own key map."""
         out = {}

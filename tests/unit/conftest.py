@@ -1,4 +1,5 @@
-"""Fixtures for core unit tests: the golden reference folders made by PoseGen's public code."""
+"""Fixtures for core unit tests: the golden reference sets made by the public PoseGen / PoseAnything code, kept in
+the repository under tests/data/golden."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import pytest
 from safetensors.torch import load_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+GOLDEN_ROOT = REPO_ROOT / "tests" / "data" / "golden"
 GOLDEN_NAME = "posegen_tiny_v1"
 
 
 def golden_root() -> Path:
-    """``$POSEGEN_GOLDEN_DIR``, else ``shared/golden`` beside the checkout (the team's layout), else /work/shared."""
-    candidates = [os.environ.get("POSEGEN_GOLDEN_DIR"), REPO_ROOT.parent / "shared" / "golden", "/work/shared/golden"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / GOLDEN_NAME / "config.json").is_file():
-            return Path(candidate)
-    raise FileNotFoundError(f"golden data not found; set POSEGEN_GOLDEN_DIR (tried {candidates})")
+    """The folder holding the golden sets: ``tests/data/golden`` in the repository, or ``$POSEGEN_GOLDEN_DIR`` when
+    set. The data is part of the repository, so a missing set is an error, never a skip."""
+    override = os.environ.get("POSEGEN_GOLDEN_DIR")
+    root = Path(override) if override else GOLDEN_ROOT
+    if not (root / GOLDEN_NAME / "config.json").is_file():
+        source = "$POSEGEN_GOLDEN_DIR" if override else "the repository"
+        raise FileNotFoundError(f"golden data not found: {root / GOLDEN_NAME / 'config.json'} (from {source})")
+    return root
 
 
 @pytest.fixture(scope="session")
