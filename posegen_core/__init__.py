@@ -5,6 +5,7 @@ checks it, ruff's TID251 keeps the ComfyUI-free ones free of ComfyUI):
 
 - ``errors``       PoseGenInputError, the one error type users see.                         ComfyUI-free.
 - ``poses``        poses of any skeleton: formats, extraction, sequence ops, retargeting, rendering.   ComfyUI-free.
+- ``video``        video files written while they are made (PyAV), never half-written.   ComfyUI-free.
 - ``wan``          what both model families share on ComfyUI's Wan: sizes, ops, RoPE, schedule, weight
                    files, the ModelPatcher, the step index.                                   May import ComfyUI.
 - ``posegen``      the PoseGen model family (Wan2.1-I2V-14B + in-context LoRA).                May import ComfyUI.

@@ -18,7 +18,7 @@ CORE = REPO / "posegen_core"
 # lowest first; a package may import from any earlier rank, never from its own rank's other packages or later ones
 LAYERS: list[set[str]] = [
     {"errors", "comfy_env"},
-    {"poses"},
+    {"poses", "video"},
     {"wan"},
     {"posegen", "poseanything"},
     {"posecrafter"},
@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"golden"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
-COMFYUI_FREE = {"errors", "poses"}
+COMFYUI_FREE = {"errors", "poses", "video"}
 
 
 def core_unit(module: str) -> str | None:
