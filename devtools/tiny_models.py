@@ -204,7 +204,7 @@ def write_tiny_poseanything(models_dir: Path, name: str = "poseanything-tiny") -
     import json
 
     from posegen_core.poseanything.checkpoint import META_CONFIG, META_FORMAT
-    from posegen_core.posegen.checkpoint_writer import write_safetensors_atomically
+    from posegen_core.wan.converted import write_safetensors_atomically
 
     root = Path(models_dir) / "poseanything"
     folder = root / name
@@ -241,7 +241,7 @@ def wan22_vae_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
 def write_wan22_vae(models_dir: Path, name: str = "wan2.2_vae_random.safetensors") -> Path:
     path = Path(models_dir) / "vae" / name
     if not path.exists():
-        from posegen_core.posegen.checkpoint_writer import write_safetensors_atomically
+        from posegen_core.wan.converted import write_safetensors_atomically
 
         path.parent.mkdir(parents=True, exist_ok=True)
         write_safetensors_atomically(path, wan22_vae_state_dict(), None)

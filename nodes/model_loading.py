@@ -16,8 +16,10 @@ from ..posegen_core.posegen.checkpoint_writer import write_converted_file
 from ..posegen_core.posegen.comfy_model import load_model
 from ..posegen_core.wan.model_files import MODEL_FOLDER, list_checkpoints, output_file, resolve_checkpoint
 
-WEIGHT_DTYPES = {"default": None, "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
-CONVERT_DTYPES = {"bf16": torch.bfloat16, "keep": None, "fp16": torch.float16, "fp32": torch.float32}
+# fp8 as core UNETLoader offers it: weights stored in fp8, each layer computed in the device's dtype (manual cast)
+FP8_DTYPES = {"fp8_e4m3fn": torch.float8_e4m3fn, "fp8_e5m2": torch.float8_e5m2}
+WEIGHT_DTYPES = {"default": None, "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, **FP8_DTYPES}
+CONVERT_DTYPES = {"bf16": torch.bfloat16, "keep": None, "fp16": torch.float16, "fp32": torch.float32, **FP8_DTYPES}
 
 
 def register_model_folder(folder: str = MODEL_FOLDER) -> None:
@@ -67,7 +69,8 @@ class LoadPoseGenModel(io.ComfyNode):
                 _variant_input(),
                 io.Combo.Input("weight_dtype", options=list(WEIGHT_DTYPES), default="default",
                                tooltip="Storage dtype of the weights. default lets ComfyUI choose for your device "
-                               "(PoseGen itself runs in bf16)."),
+                               "(PoseGen itself runs in bf16); fp8_e4m3fn / fp8_e5m2 halve the memory of bf16 "
+                               "(14B: about 16 GB) and compute each layer in the device's dtype, as UNETLoader."),
             ],
             outputs=[io.Model.Output(display_name="model")],
         )
@@ -107,7 +110,8 @@ class ConvertPoseGenCheckpoint(io.ComfyNode):
                 io.String.Input("output_name", default="posegen_base_bf16",
                                 tooltip="File name (without folders) for models/posegen/<output_name>.safetensors."),
                 io.Combo.Input("dtype", options=list(CONVERT_DTYPES), default="bf16",
-                               tooltip="bf16 halves fp32 shards and is what PoseGen runs in; keep stores the "
+                               tooltip="bf16 halves fp32 shards and is what PoseGen runs in; fp8_e4m3fn / fp8_e5m2 "
+                               "halve bf16 again (load with weight_dtype default or the same fp8); keep stores the "
                                "merged weights as they are."),
                 io.Boolean.Input("overwrite", default=False, tooltip="Replace an existing file of that name."),
             ],

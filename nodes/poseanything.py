@@ -14,8 +14,8 @@ from comfy_api.v0_0_2 import io
 
 from ..posegen_core.errors import PoseGenInputError
 from ..posegen_core.poseanything.camera import CAMERA_MOTIONS
-from ..posegen_core.poseanything.checkpoint import SHARD_PREFIX, converted_metadata, load_checkpoint
-from ..posegen_core.poseanything.comfy_model import load_model, poseanything_info
+from ..posegen_core.poseanything.checkpoint import SHARD_PREFIX, load_checkpoint
+from ..posegen_core.poseanything.comfy_model import load_model, poseanything_info, write_converted_file
 from ..posegen_core.poseanything.conditioning import build_inputs
 from ..posegen_core.poseanything.config import CONFIG_FILE
 from ..posegen_core.poseanything.correspondence import MATCH_MODES
@@ -23,7 +23,6 @@ from ..posegen_core.poseanything.guidance import PTCMSettings, make_guider
 from ..posegen_core.poseanything.negative import NEGATIVE_POSES, POSE_VIDEO_KEY, decoupled_negative
 from ..posegen_core.poseanything.part_plan import parts_preview, video_parts
 from ..posegen_core.poseanything.skeleton_from_mask import SkeletonFromMaskSettings, skeleton_frames_from_masks
-from ..posegen_core.posegen.checkpoint_writer import cast_tensors, write_safetensors_atomically
 from ..posegen_core.wan.model_files import list_checkpoints, output_file, resolve_checkpoint
 from .model_loading import CONVERT_DTYPES, WEIGHT_DTYPES, model_roots, register_model_folder
 
@@ -68,7 +67,9 @@ class LoadPoseAnythingModel(io.ComfyNode):
             "with PoseAnything's forward and flow shift 5.",
             inputs=[_checkpoint_input(),
                     io.Combo.Input("weight_dtype", options=list(WEIGHT_DTYPES), default="default",
-                                   tooltip="default lets ComfyUI choose for your device (PoseAnything runs in bf16).")],
+                                   tooltip="default lets ComfyUI choose for your device (PoseAnything runs in "
+                                   "bf16); fp8_e4m3fn / fp8_e5m2 store the weights in fp8 and compute in the "
+                                   "device's dtype.")],
             outputs=[io.Model.Output(display_name="model")],
         )
 
@@ -95,7 +96,8 @@ class ConvertPoseAnythingCheckpoint(io.ComfyNode):
                     io.String.Input("output_name", default="poseanything_bf16",
                                     tooltip=f"File name (no folders) in models/{MODEL_FOLDER}."),
                     io.Combo.Input("dtype", options=list(CONVERT_DTYPES), default="bf16",
-                                   tooltip="bf16 is what PoseAnything runs in; keep stores the weights as they are."),
+                                   tooltip="bf16 is what PoseAnything runs in; fp8_e4m3fn / fp8_e5m2 halve it "
+                                   "again; keep stores the weights as they are."),
                     io.Boolean.Input("overwrite", default=False, tooltip="Replace an existing file of that name.")],
             outputs=[io.String.Output(display_name="file")],
         )
@@ -109,8 +111,7 @@ class ConvertPoseAnythingCheckpoint(io.ComfyNode):
         if dtype not in CONVERT_DTYPES:
             raise PoseGenInputError("dtype", f"'{dtype}' is unknown.", f"one of {list(CONVERT_DTYPES)}")
         loaded = load_checkpoint(_resolve(checkpoint))
-        write_safetensors_atomically(target, cast_tensors(loaded.state_dict, CONVERT_DTYPES[dtype]),
-                                     converted_metadata(loaded))
+        write_converted_file(target, loaded, CONVERT_DTYPES[dtype])
         return io.NodeOutput(target.name, ui={"text": [f"wrote models/{MODEL_FOLDER}/{target.name}"]})
 
 

@@ -23,8 +23,9 @@ import torch
 from torch import nn
 
 from ..errors import PoseGenInputError
+from ..wan.converted import cast_for_storage, write_safetensors_atomically
 from ..wan.patcher import patcher_from_state_dict
-from .checkpoint import PoseAnythingCheckpoint, load_checkpoint
+from .checkpoint import PoseAnythingCheckpoint, converted_metadata, load_checkpoint
 from .config import WAN22_LATENT_CHANNELS, PoseAnythingConfig
 from .dit_forward import poseanything_forward
 
@@ -98,3 +99,10 @@ def load_model(path: Path, weight_dtype: torch.dtype | None = None, input_name: 
                progress: Callable[[int, int], None] | None = None) -> comfy.model_patcher.ModelPatcher:
     """LoadPoseAnythingModel's whole path: read the shards or file, build the MODEL."""
     return build_model_patcher(load_checkpoint(path, input_name, progress=progress), weight_dtype, input_name)
+
+
+def write_converted_file(path: Path, checkpoint: PoseAnythingCheckpoint, dtype: torch.dtype | None) -> Path:
+    """Convert PoseAnything Checkpoint's file: one safetensors with the config in its metadata, in ``dtype`` (fp8:
+    what ComfyUI's model stores in fp8, the rest as it is), written atomically."""
+    tensors = cast_for_storage(checkpoint.state_dict, dtype, PoseAnythingWan22Config(checkpoint.config))
+    return write_safetensors_atomically(path, tensors, converted_metadata(checkpoint))

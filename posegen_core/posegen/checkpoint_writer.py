@@ -16,7 +16,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from ..wan.converted import cast_for_storage, write_safetensors_atomically
 from .checkpoint import CONFIG_FILE, META_CONFIG, META_FORMAT, META_SOURCE, META_VARIANT, PoseGenCheckpoint
+from .comfy_model import PoseGenWan21Config
 
 CONVERTED_FORMAT_VERSION = "1"
 
@@ -57,34 +59,14 @@ def write_posegen_folder(
     return [folder / n for n in names]
 
 
-def write_safetensors_atomically(path: Path, tensors: Mapping[str, torch.Tensor], metadata: dict[str, str] | None,
-                                ) -> Path:
-    """``tensors`` to ``path`` through a temporary sibling renamed into place (never a half-written file)."""
-    path = Path(path)
-    if path.suffix != ".safetensors":
-        raise ValueError(f"'{path.name}' must end in .safetensors")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(dict(tensors), tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def cast_tensors(state_dict: Mapping[str, torch.Tensor], dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
-    return {k: (v.to(dtype) if dtype is not None else v).contiguous() for k, v in state_dict.items()}
-
-
 def write_converted_file(path: Path, checkpoint: PoseGenCheckpoint, variant: str, dtype: torch.dtype | None) -> Path:
-    """One merged safetensors file with the model config and variant in its metadata."""
+    """One merged safetensors file with the model config and variant in its metadata; an fp8 ``dtype`` casts
+    what ComfyUI's model stores in fp8 and keeps the rest (see :func:`cast_for_storage`)."""
     metadata = {
         META_FORMAT: CONVERTED_FORMAT_VERSION,
         META_CONFIG: json.dumps(checkpoint.config.to_json_dict()),
         META_VARIANT: variant,
         META_SOURCE: checkpoint.source.name,
     }
-    return write_safetensors_atomically(path, cast_tensors(checkpoint.state_dict, dtype), metadata)
+    tensors = cast_for_storage(checkpoint.state_dict, dtype, PoseGenWan21Config(checkpoint.config))
+    return write_safetensors_atomically(path, tensors, metadata)

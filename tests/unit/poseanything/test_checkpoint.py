@@ -20,7 +20,7 @@ from posegen_core.poseanything.checkpoint import (
     load_checkpoint,
 )
 from posegen_core.poseanything.config import PoseAnythingConfig, infer_config, parse_config, read_config_file
-from posegen_core.posegen.checkpoint_writer import cast_tensors, write_safetensors_atomically
+from posegen_core.wan.converted import cast_tensors, write_safetensors_atomically
 
 from ..conftest import golden_root
 
@@ -460,3 +460,15 @@ def test_conversion_round_trip_in_bf16(tmp_path, tiny_paths):
     assert all(torch.equal(again.state_dict[k], v.to(torch.bfloat16)) for k, v in originals.items())
     patcher = load_model(out, torch.float32)
     assert poseanything_info(patcher).has_ptcm and poseanything_info(patcher).source == "pa_bf16.safetensors"
+
+
+def test_fp8_converted_file_equals_fp8_on_load(tmp_path):
+    from devtools.tiny_models import write_tiny_poseanything
+    from posegen_core.poseanything.comfy_model import load_model, write_converted_file
+
+    source = write_tiny_poseanything(tmp_path / "models")["poseanything"]
+    path = write_converted_file(tmp_path / "pa_fp8.safetensors", load_checkpoint(source), torch.float8_e5m2)
+    from_file = load_model(path, torch.float8_e5m2).model.diffusion_model.state_dict()
+    on_load = load_model(source, torch.float8_e5m2).model.diffusion_model.state_dict()
+    assert {v.dtype for v in on_load.values()} == {torch.float8_e5m2, torch.float32}
+    assert all(torch.equal(from_file[k].view(torch.uint8), on_load[k].view(torch.uint8)) for k in on_load)

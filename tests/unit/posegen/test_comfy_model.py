@@ -153,3 +153,32 @@ def test_memory_estimate_counts_the_reference_tokens(patcher):
     planned = model.extra_conds_shapes(reference_latents=[torch.zeros(1, 16, 1, 8, 6)])  # before sampling
     assert model.memory_required((1, 16, 21, 8, 6), {k: [v] for k, v in planned.items()}) / model.memory_required(
         (1, 16, 21, 8, 6)) == pytest.approx(22 / 21)
+
+
+@pytest.mark.parametrize("fp8", [torch.float8_e4m3fn, torch.float8_e5m2])
+def test_fp8_weights_are_stored_in_fp8_and_computed_in_the_devices_dtype(tiny_folders, patcher, fp8):
+    model = load_model(tiny_folders[0], "auto", fp8)
+    weights = model.model.diffusion_model.state_dict()
+    kept = {k for k, v in weights.items() if v.dtype != fp8}  # ComfyUI's Wan keeps its patch embeddings in fp32
+    assert kept == {f"{p}patch_embedding.{w}" for p in ("", "ref_", "hand_") for w in ("weight", "bias")}
+    assert {weights[k].dtype for k in kept} == {torch.float32}
+    assert model.model.manual_cast_dtype == torch.float32  # on the CPU: each layer upcast for its matmul
+    full = patcher.model.diffusion_model.state_dict()
+    assert all(torch.equal(weights[k].float(), full[k].to(weights[k].dtype).float()) for k in full)  # one rounding
+    out, ref = _forward(model, _inputs()), _forward(patcher, _inputs())
+    assert torch.isfinite(out).all() and out.shape == ref.shape
+    assert 0 < (out - ref).abs().max() < ref.abs().max()
+
+
+def test_converted_fp8_file_loads_as_fp8_on_load(tiny_folders, tmp_path):
+    from posegen_core.posegen.checkpoint import load_checkpoint
+    from posegen_core.posegen.checkpoint_writer import write_converted_file
+
+    source = load_checkpoint(tiny_folders[0])
+    path = write_converted_file(tmp_path / "tiny_fp8.safetensors", source, "base", torch.float8_e4m3fn)
+    folder_size = sum(p.stat().st_size for p in tiny_folders[0].iterdir())
+    assert path.stat().st_size < folder_size / 3  # fp32 shards (+ LoRA) -> merged fp8
+    from_file = load_model(path, "auto", torch.float8_e4m3fn).model.diffusion_model.state_dict()
+    on_load = load_model(tiny_folders[0], "auto", torch.float8_e4m3fn).model.diffusion_model.state_dict()
+    assert from_file.keys() == on_load.keys()
+    assert all(torch.equal(from_file[k].view(torch.uint8), on_load[k].view(torch.uint8)) for k in on_load)
