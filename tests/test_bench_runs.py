@@ -1,6 +1,6 @@
 """The benchmarks keep running as the code changes (tiny sizes; no timing is asserted here)."""
 
-from bench import camera_term, checkpoint_load, forward_cost
+from bench import camera_term, checkpoint_load, forward_cost, fp8_weights
 
 
 def test_forward_cost_benchmark_runs():
@@ -25,3 +25,11 @@ def test_camera_term_benchmark_runs():
         assert row["final_delta_cfg1"] == [0.0, 0.0]  # cfg 1 never evaluates the negative branch
         assert row["negative_pose_latent_delta"][0] == 0.0 and row["negative_pose_latent_delta"][1] > 0
         assert row["final_delta_cfg"][1] > 0  # with CFG the camera-moved negative reaches the result
+
+
+def test_fp8_weights_benchmark_runs():
+    result = fp8_weights.main([])
+    sizes, errors = result["file_bytes"], result["final_latent_vs_fp32"]
+    assert sizes["fp8_e4m3fn"] == sizes["fp8_e5m2"] < 0.6 * sizes["bf16"] < 0.6 * sizes["fp32"]
+    assert 0 < errors["bf16"]["max_abs"] < errors["fp8_e4m3fn"]["max_abs"]
+    assert 0 < errors["bf16"]["max_abs"] < errors["fp8_e5m2"]["max_abs"]
