@@ -50,9 +50,10 @@ def run_forward(patcher, inputs: dict[str, torch.Tensor], x_key: str, y_key: str
 
 
 def run_sampling(patcher, golden: GoldenFolder, pose_key: str, hand_key: str, kvshare: Any = None,
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """PoseGen's sampler settings through ComfyUI's own sampling (CFG guider + Euler), from raw latents as the
-    conditioning node would hand them over. Returns (noise, final latent in the model's normalised space)."""
+                 sampler: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """PoseGen's sampler settings through ComfyUI's own sampling (CFG guider + Euler, or ``sampler``), from raw
+    latents as the conditioning node would hand them over. Returns (noise, final latent in the model's normalised
+    space)."""
     import comfy.clip_vision
     import comfy.sample
     import comfy.samplers
@@ -78,7 +79,7 @@ def run_sampling(patcher, golden: GoldenFolder, pose_key: str, hand_key: str, kv
     empty = torch.zeros_like(inputs[pose_key])
     noise = comfy.sample.prepare_noise(empty, int(settings["seed"]))
     sigmas = torch.cat([sampling["sigmas"].float(), torch.zeros(1)])
-    sampler = comfy.samplers.ksampler("euler")
+    sampler = sampler or comfy.samplers.ksampler("euler")
     model = patcher
     if kvshare is not None:
         model = patcher.clone()
