@@ -6,7 +6,7 @@ from comfy_api.v0_0_2 import io
 
 from ..posegen_core.errors import PoseGenInputError
 from ..posegen_core.poses.edit import PAD_MODES, PERSON_MODES, SMOOTHING, SequenceEdit, apply_edit, named_errors
-from ..posegen_core.poses.formats import to_pose_keypoint
+from ..posegen_core.poses.formats.keypoint import to_pose_keypoint
 from ..posegen_core.poses.reference import drop_inserted, insert_reference_pose, select_reference_frame
 from ..posegen_core.poses.retarget import retarget, retarget_report
 from .pose_common import PoseKeypoint, pose_input, pose_output, preview_ui, read_poses
