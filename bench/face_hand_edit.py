@@ -27,7 +27,7 @@ def example_poses(frames: int, reference_kind: str):
     MediaPipe pose (a close-up portrait: face, no hands detected), the driving figure retargeted onto it;
     ``figure``: the driving figure's own first frame (full body with face and hands)."""
     from devtools.pose_inputs import driving_pose_keypoint
-    from posegen_core.poses.formats import from_pose_keypoint
+    from posegen_core.poses.formats.keypoint import from_pose_keypoint
     from posegen_core.poses.retarget import retarget
 
     driving = from_pose_keypoint(driving_pose_keypoint(frames, 288, 512, face_and_hands=True))

@@ -240,6 +240,34 @@ def api_to_ui(
     ``properties``, e.g. ``{"models": [{"name", "url", "directory"}]}`` so the frontend offers missing downloads.
     Widget inputs that the prompt leaves out get the widget's default; inputs the class does not have are errors.
     """
+    defs = _checked_node_defs(prompt, object_info)
+    input_slots = {api_id: _input_slots(node, defs[api_id]) for api_id, node in prompt.items()}
+    links = _links(prompt, defs, input_slots)
+    layout = _layout(prompt, defs, input_slots, links, notes)
+    order = _execution_order([_node_id(i) for i in prompt], links)
+    props = node_properties or {}
+
+    nodes = [_ui_node(api_id, prompt[api_id], defs[api_id], input_slots[api_id], links, layout, order,
+                      props.get(api_id, {}))
+             for api_id in sorted(prompt, key=_node_id)]
+    next_id = max([_node_id(i) for i in prompt] or [0]) + 1
+    nodes += [_note_node(next_id + k, note, layout, order.get(next_id + k, len(order) + k))
+              for k, note in enumerate(notes)]
+
+    return {
+        "last_node_id": max([n["id"] for n in nodes] or [0]),
+        "last_link_id": len(links),
+        "nodes": nodes,
+        "links": [[lk.id, lk.src, lk.src_slot, lk.dst, lk.dst_slot, lk.type] for lk in links],
+        "groups": [],
+        "config": {},
+        "extra": {"ds": {"scale": 0.6, "offset": [40, 40]}},
+        "version": 0.4,
+    }
+
+
+def _checked_node_defs(prompt: Mapping[str, Any], object_info: Mapping[str, Any]) -> dict[str, NodeDef]:
+    """Every node's class definition; inputs the class lacks, and literals on socket-only inputs, are errors."""
     defs: dict[str, NodeDef] = {}
     for api_id, node in prompt.items():
         defs[api_id] = node_def(str(node["class_type"]), object_info)
@@ -256,15 +284,19 @@ def api_to_ui(
             raise ValueError(
                 f"node {api_id} ({node['class_type']}): literal values for socket inputs {literal_sockets}"
             )
+    return defs
 
-    # Visible input slots per node, in the order File -> Save writes them (legacy "compressed" form that every
-    # frontend version loads): all sockets, then the widget inputs that are driven by a link.
-    input_slots: dict[str, list[InputDef]] = {}
-    for api_id, node in prompt.items():
-        values = node.get("inputs", {})
-        nd = defs[api_id]
-        input_slots[api_id] = nd.sockets + [w for w in nd.widgets if _is_link(values.get(w.name))]
 
+def _input_slots(node: Mapping[str, Any], nd: NodeDef) -> list[InputDef]:
+    """Visible input slots, in the order File -> Save writes them (legacy "compressed" form that every frontend
+    version loads): all sockets, then the widget inputs that are driven by a link."""
+    values = node.get("inputs", {})
+    return nd.sockets + [w for w in nd.widgets if _is_link(values.get(w.name))]
+
+
+def _links(prompt: Mapping[str, Any], defs: Mapping[str, NodeDef],
+           input_slots: Mapping[str, list[InputDef]]) -> list[_Link]:
+    """The prompt's links, numbered from 1 in node id order; a link to a missing node or output is an error."""
     links: list[_Link] = []
     for api_id in sorted(prompt, key=_node_id):
         values = prompt[api_id].get("inputs", {})
@@ -279,90 +311,88 @@ def api_to_ui(
                 raise ValueError(f"node {api_id} input {inp.name!r} links to missing output {src_id}:{src_slot}")
             # LiteGraph types a new link with the input's type (LGraphNode.connectSlots).
             links.append(_Link(len(links) + 1, _node_id(src_id), src_slot, _node_id(api_id), slot, inp.type))
+    return links
 
-    layout = _layout(prompt, defs, input_slots, links, notes)
-    order = _execution_order([_node_id(i) for i in prompt], links)
-    props = node_properties or {}
 
-    nodes: list[dict[str, Any]] = []
-    for api_id in sorted(prompt, key=_node_id):
-        node, nd, nid = prompt[api_id], defs[api_id], _node_id(api_id)
-        values = node.get("inputs", {})
-        inputs: list[dict[str, Any]] = []
-        for slot, inp in enumerate(input_slots[api_id]):
-            entry: dict[str, Any] = {"name": inp.name, "type": inp.type}
-            if inp.optional:
-                entry["shape"] = OPTIONAL_SHAPE
-            if inp.is_widget:
-                entry["widget"] = {"name": inp.name}
-            entry["link"] = next((lk.id for lk in links if lk.dst == nid and lk.dst_slot == slot), None)
-            inputs.append(entry)
-        outputs = []
-        for slot, (name, type_) in enumerate(nd.outputs):
-            out_links = [lk.id for lk in links if lk.src == nid and lk.src_slot == slot]
-            outputs.append({"name": name, "type": type_, "links": out_links or None, "slot_index": slot})
-        widgets_values: list[Any] = []
-        for name, filler in nd.widget_slots():
-            if name is None:
-                widgets_values.append(filler)
-                continue
-            value = values.get(name)
-            inp = nd.input(name)
-            assert inp is not None
-            if name not in values or _is_link(value):
-                value = inp.default()  # a linked widget keeps a value of its own, unused
-            elif isinstance(value, Mapping) and "__value__" in value:
-                value = value["__value__"]  # list-valued widgets are wrapped in API prompts (executionUtil.ts)
-            widgets_values.append(copy.deepcopy(value))
-        ui_node: dict[str, Any] = {
-            "id": nid,
-            "type": nd.class_type,
-            "pos": list(layout.pos[nid]),
-            "size": list(layout.size[nid]),
-            "flags": {},
-            "order": order[nid],
-            "mode": 0,
-            "inputs": inputs,
-            "outputs": outputs,
-            "properties": {"Node name for S&R": nd.class_type, **copy.deepcopy(dict(props.get(api_id, {})))},
-            "widgets_values": widgets_values,
-        }
-        title = (node.get("_meta") or {}).get("title")
-        if title is not None:  # without one the frontend shows the display name, as ComfyUI's export would
-            ui_node["title"] = title
-        nodes.append(ui_node)
+def _ui_inputs(nid: int, slots: Sequence[InputDef], links: Sequence[_Link]) -> list[dict[str, Any]]:
+    inputs: list[dict[str, Any]] = []
+    for slot, inp in enumerate(slots):
+        entry: dict[str, Any] = {"name": inp.name, "type": inp.type}
+        if inp.optional:
+            entry["shape"] = OPTIONAL_SHAPE
+        if inp.is_widget:
+            entry["widget"] = {"name": inp.name}
+        entry["link"] = next((lk.id for lk in links if lk.dst == nid and lk.dst_slot == slot), None)
+        inputs.append(entry)
+    return inputs
 
-    next_id = max([_node_id(i) for i in prompt] or [0]) + 1
-    for k, note in enumerate(notes):
-        nid = next_id + k
-        nodes.append(
-            {
-                "id": nid,
-                "type": note.type,
-                "pos": list(layout.pos[nid]),
-                "size": list(note.size),
-                "flags": {},
-                "order": order.get(nid, len(order) + k),
-                "mode": 0,
-                "inputs": [],
-                "outputs": [],
-                "properties": {"text": ""},
-                "widgets_values": [note.text],
-                "title": note.title,
-                "color": NOTE_COLOR,
-                "bgcolor": NOTE_BGCOLOR,
-            }
-        )
 
+def _ui_outputs(nid: int, nd: NodeDef, links: Sequence[_Link]) -> list[dict[str, Any]]:
+    outputs = []
+    for slot, (name, type_) in enumerate(nd.outputs):
+        out_links = [lk.id for lk in links if lk.src == nid and lk.src_slot == slot]
+        outputs.append({"name": name, "type": type_, "links": out_links or None, "slot_index": slot})
+    return outputs
+
+
+def _widgets_values(nd: NodeDef, values: Mapping[str, Any]) -> list[Any]:
+    """``widgets_values`` in the frontend's order, with the extra entries it follows some widgets with."""
+    widgets_values: list[Any] = []
+    for name, filler in nd.widget_slots():
+        if name is None:
+            widgets_values.append(filler)
+            continue
+        value = values.get(name)
+        inp = nd.input(name)
+        assert inp is not None
+        if name not in values or _is_link(value):
+            value = inp.default()  # a linked widget keeps a value of its own, unused
+        elif isinstance(value, Mapping) and "__value__" in value:
+            value = value["__value__"]  # list-valued widgets are wrapped in API prompts (executionUtil.ts)
+        widgets_values.append(copy.deepcopy(value))
+    return widgets_values
+
+
+def _ui_node(api_id: str, node: Mapping[str, Any], nd: NodeDef, slots: Sequence[InputDef], links: Sequence[_Link],
+             layout: _Layout, order: Mapping[int, int], props: Mapping[str, Any]) -> dict[str, Any]:
+    """One prompt node as a UI node."""
+    nid = _node_id(api_id)
+    ui_node: dict[str, Any] = {
+        "id": nid,
+        "type": nd.class_type,
+        "pos": list(layout.pos[nid]),
+        "size": list(layout.size[nid]),
+        "flags": {},
+        "order": order[nid],
+        "mode": 0,
+        "inputs": _ui_inputs(nid, slots, links),
+        "outputs": _ui_outputs(nid, nd, links),
+        "properties": {"Node name for S&R": nd.class_type, **copy.deepcopy(dict(props))},
+        "widgets_values": _widgets_values(nd, node.get("inputs", {})),
+    }
+    title = (node.get("_meta") or {}).get("title")
+    if title is not None:  # without one the frontend shows the display name, as ComfyUI's export would
+        ui_node["title"] = title
+    return ui_node
+
+
+def _note_node(nid: int, note: Note, layout: _Layout, order: int) -> dict[str, Any]:
+    """A frontend-only note as a UI node."""
     return {
-        "last_node_id": max([n["id"] for n in nodes] or [0]),
-        "last_link_id": len(links),
-        "nodes": nodes,
-        "links": [[lk.id, lk.src, lk.src_slot, lk.dst, lk.dst_slot, lk.type] for lk in links],
-        "groups": [],
-        "config": {},
-        "extra": {"ds": {"scale": 0.6, "offset": [40, 40]}},
-        "version": 0.4,
+        "id": nid,
+        "type": note.type,
+        "pos": list(layout.pos[nid]),
+        "size": list(note.size),
+        "flags": {},
+        "order": order,
+        "mode": 0,
+        "inputs": [],
+        "outputs": [],
+        "properties": {"text": ""},
+        "widgets_values": [note.text],
+        "title": note.title,
+        "color": NOTE_COLOR,
+        "bgcolor": NOTE_BGCOLOR,
     }
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from comfy_api.v0_0_2 import io
 
-from ..posegen_core.poses.formats import from_pose_keypoint, to_pose_keypoint
+from ..posegen_core.poses.formats.keypoint import from_pose_keypoint, to_pose_keypoint
 from ..posegen_core.poses.preview import PREVIEW_KEY, preview_payload
 from ..posegen_core.poses.sequence import PoseSequence
 

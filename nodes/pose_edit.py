@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from comfy_api.v0_0_2 import io
 
-from ..posegen_core.errors import PoseGenInputError
-from ..posegen_core.poses.edit import PAD_MODES, PERSON_MODES, SMOOTHING, SequenceEdit, apply_edit, named_errors
-from ..posegen_core.poses.formats import to_pose_keypoint
+from ..posegen_core.errors import PoseGenInputError, inputs_named
+from ..posegen_core.poses.edit import PAD_MODES, PERSON_MODES, SMOOTHING, SequenceEdit, apply_edit
+from ..posegen_core.poses.formats.keypoint import to_pose_keypoint
 from ..posegen_core.poses.reference import drop_inserted, insert_reference_pose, select_reference_frame
 from ..posegen_core.poses.retarget import retarget, retarget_report
 from .pose_common import PoseKeypoint, pose_input, pose_output, preview_ui, read_poses
@@ -83,7 +83,7 @@ class PoseGenRetargetPoses(io.ComfyNode):
     def execute(cls, driving, reference, reference_person: int) -> io.NodeOutput:
         driving_seq = read_poses(driving, "driving")
         reference_seq = read_poses(reference, "reference")
-        result = named_errors("driving", lambda: retarget(driving_seq, reference_seq, reference_person))
+        result = retarget(driving_seq, reference_seq, reference_person)  # names driving, reference, reference_person
         report = retarget_report(result, reference_seq, driving_seq, reference_person).summary()
         return pose_output(result, report)
 
@@ -114,7 +114,8 @@ class PoseGenReferenceFrameSelect(io.ComfyNode):
             raise PoseGenInputError("reference_frames", f"{count} frames but reference_poses has {clip.num_frames}.",
                                     "one pose per reference frame")
         target = read_poses(target_poses, "target_poses")
-        index = named_errors("reference_poses", lambda: select_reference_frame(clip, target))
+        with inputs_named({"reference_clip": "reference_poses", "target": "target_poses"}):
+            index = select_reference_frame(clip, target)
         chosen = clip.frames([index])
         return io.NodeOutput(reference_frames[index:index + 1], to_pose_keypoint(chosen), index, ui=preview_ui(chosen))
 
@@ -141,7 +142,8 @@ class PoseGenInsertReferencePose(io.ComfyNode):
     def execute(cls, target_poses, reference_pose, position: int) -> io.NodeOutput:
         target = read_poses(target_poses, "target_poses")
         reference = read_poses(reference_pose, "reference_pose").frames([0])
-        return pose_output(named_errors("position", lambda: insert_reference_pose(target, reference, position)))
+        with inputs_named({"target": "target_poses", "reference_pose_frame": "reference_pose"}):
+            return pose_output(insert_reference_pose(target, reference, position))
 
 
 class PoseGenDropInsertedFrames(io.ComfyNode):
@@ -164,4 +166,5 @@ class PoseGenDropInsertedFrames(io.ComfyNode):
             count = None if images is None else images.shape[0]
             raise PoseGenInputError("images", f"{count} frames but the pose sequence has {seq.num_frames}.",
                                     "the frames generated from exactly that sequence")
-        return io.NodeOutput(drop_inserted(images, seq))
+        with inputs_named({"frames": "images"}):
+            return io.NodeOutput(drop_inserted(images, seq))

@@ -94,7 +94,7 @@ class PoseGenExtractPoses(io.ComfyNode):
                                 should_stop=comfy.model_management.throw_exception_if_processing_interrupted,
                                 min_confidence=min_confidence, refine_face=refine_face)
         except PoseExtractionUnavailable as exc:
-            raise PoseGenInputError("images", str(exc)) from exc
+            raise PoseGenInputError("images", exc.problem) from exc
         if fps:
             seq = seq.with_keypoints(seq.keypoints, fps=fps)
         return pose_output(seq)

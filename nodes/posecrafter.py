@@ -29,17 +29,6 @@ log = logging.getLogger("posegen")
 FaceHandEditType = io.Custom("POSEGEN_FACE_HAND_EDIT")
 
 
-def _named(default: str, step):
-    """Core ValueErrors (``"input: problem"``) become errors naming that node input (else ``default``)."""
-    try:
-        return step()
-    except PoseGenInputError:
-        raise
-    except ValueError as exc:
-        name, _, problem = str(exc).partition(": ")
-        raise PoseGenInputError(name if problem and " " not in name else default, problem or str(exc)) from None
-
-
 class PoseGenReferenceInversion(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -92,9 +81,9 @@ class PoseGenReferenceInversion(io.ComfyNode):
         sigmas = sigmas.float().cpu()
         steps = max(len(sigmas) - 1, 1)
         bar = comfy.utils.ProgressBar(steps)
-        noise = _named("sigmas", lambda: invert_to_noise(
-            model, positive, negative, samples, sigmas, cfg, method, refine,
-            progress=lambda done, total: bar.update_absolute(done, total)))
+        # invert_to_noise names its parameters, and latent, sigmas, method and refine are this node's names too
+        noise = invert_to_noise(model, positive, negative, samples, sigmas, cfg, method, refine,
+                                progress=lambda done, total: bar.update_absolute(done, total))
         b, c, _, h, w = samples.shape
         empty = torch.zeros((b, c, latent_frames(length), h, w), device=comfy.model_management.intermediate_device())
         calls = steps * (1 if method == "heun" else 1 + refine) * (2 if cfg != 1.0 else 1)

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import PoseGenInputError
 from ..wan.ops import apply_rope, attention, cast_param, layer_norm, patch_embed, rms_norm, sinusoidal_embedding
 from ..wan.rope import rope_table
 from .config import PoseAnythingConfig
@@ -151,10 +152,13 @@ def poseanything_forward(
 
     transformer_options = transformer_options or {}
     if time_dim_concat is not None:
-        raise ValueError("PoseAnything model: time_dim_concat conditioning is not supported")
+        # the sampler's conditioning reaches the model here; "positive" is the sampler input that carries it
+        raise PoseGenInputError("positive", "the PoseAnything model does not support time_dim_concat conditioning.",
+                                "conditioning built with PoseAnything Conditioning")
     if x.shape[1] != config.in_dim:
-        raise ValueError(f"PoseAnything model: got {x.shape[1]} input channels, expected {config.in_dim} "
-                         "(latent | skeleton latent); build the conditioning with PoseAnything Conditioning")
+        raise PoseGenInputError("positive", f"the PoseAnything model got {x.shape[1]} input channels.",
+                                f"{config.in_dim} (latent | skeleton latent): conditioning built with PoseAnything "
+                                "Conditioning")
     batch, _, frames, h, w = x.shape
     dtype = x.dtype
     x = comfy.ldm.common_dit.pad_to_patch_size(x, wan.patch_size)

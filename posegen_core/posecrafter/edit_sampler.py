@@ -22,7 +22,7 @@ def editing_euler(edit: LatentEdit, at_step: int = 0):
     import comfy.samplers
 
     if at_step < 0:
-        raise ValueError(f"at_step: {at_step}; expected 0 or a later step")
+        raise PoseGenInputError("at_step", f"{at_step}.", "0 or a later step")
 
     def sample(model, x, sigmas, extra_args=None, callback=None, disable=None):
         k = at_step

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ..errors import PoseGenInputError
+from ..errors import PoseGenInputError, inputs_named
 from ..posegen.conditioning import SPATIAL_STRIDE, poses_on_canvas
 from ..poses.sequence import PoseSequence
 from .latent_edit import PART_NAMES, EditPlan, apply_edit, num_pixel_frames, plan_face_hand_edit
@@ -42,9 +42,12 @@ class FaceHandEdit:
             raise PoseGenInputError("at_step", f"{self.at_step}.", "0 (before sampling) or a later step")
 
     def plan_for(self, targets: PoseSequence, grid: tuple[int, int, int]) -> EditPlan:
-        return plan_face_hand_edit(self.reference, targets, grid, parts=self.parts,
-                                   min_confidence=self.min_confidence, robust=self.robust,
-                                   box_padding=self.box_padding)
+        """The plan for ``targets`` on a latent ``grid``; errors about the reference name the edit node's input,
+        those about ``targets`` keep that name for the caller to rename."""
+        with inputs_named({"reference": "reference_pose"}):
+            return plan_face_hand_edit(self.reference, targets, grid, parts=self.parts,
+                                       min_confidence=self.min_confidence, robust=self.robust,
+                                       box_padding=self.box_padding)
 
     def editor(self, plan: EditPlan) -> Callable[[torch.Tensor], torch.Tensor]:
         return lambda latent: apply_edit(latent, plan, source_frame=self.source_frame, feather=self.feather)
@@ -64,7 +67,8 @@ class FaceHandEdit:
                                         f"one pose per video frame: {num_pixel_frames(t)}")
             width, height = w * SPATIAL_STRIDE, h * SPATIAL_STRIDE
             edit_on_canvas = replace(self, reference=poses_on_canvas(self.reference, width, height))
-            plan = edit_on_canvas.plan_for(poses_on_canvas(targets, width, height), (t, h, w))
+            with inputs_named({"targets": "target_poses"}):
+                plan = edit_on_canvas.plan_for(poses_on_canvas(targets, width, height), (t, h, w))
             if on_plan is not None:
                 on_plan(plan)
             return edit_on_canvas.editor(plan)(latent)

@@ -89,6 +89,7 @@ from typing import Any
 
 import torch
 
+from ..errors import PoseGenInputError
 from ..wan.schedule import flow_match_sigmas
 
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -100,16 +101,16 @@ METHODS = ("euler", "heun")
 
 def _check_options(method: str, refine: int) -> None:
     if method not in METHODS:
-        raise ValueError(f"method: '{method}'; expected one of {', '.join(METHODS)}")
+        raise PoseGenInputError("method", f"'{method}'.", f"one of {', '.join(METHODS)}")
     if refine < 0:
-        raise ValueError(f"refine: {refine}; expected 0 or more fixed-point iterations")
+        raise PoseGenInputError("refine", f"{refine}.", "0 or more fixed-point iterations")
 
 
 def _check_descending(sigmas: torch.Tensor, name: str = "sigmas") -> None:
     if sigmas.dim() != 1 or sigmas.shape[0] < 2:
-        raise ValueError(f"{name}: shape {tuple(sigmas.shape)}; expected a 1-D schedule of at least 2 sigmas")
+        raise PoseGenInputError(name, f"shape {tuple(sigmas.shape)}.", "a 1-D schedule of at least 2 sigmas")
     if not bool(torch.all(sigmas[1:] < sigmas[:-1])) or float(sigmas[-1]) < 0:
-        raise ValueError(f"{name}: {sigmas.tolist()}; expected a strictly descending schedule σ_start … 0")
+        raise PoseGenInputError(name, f"{sigmas.tolist()}.", "a strictly descending schedule σ_start … 0")
 
 
 def _to_d(x: torch.Tensor, sigma: torch.Tensor, denoised: torch.Tensor) -> torch.Tensor:
@@ -164,8 +165,9 @@ def _inversion_function(method: str, refine: int, record: list[torch.Tensor] | N
         if sigmas.shape[0] < 2:
             return x
         if not bool(torch.all(sigmas[1:] > sigmas[:-1])):
-            raise ValueError(f"sigmas: {sigmas.tolist()}; the inversion sampler runs the schedule backwards and "
-                             "needs it ascending (0 … σ_start): flip the sampling schedule")
+            raise PoseGenInputError("sigmas", f"{sigmas.tolist()}: the inversion sampler runs the schedule "
+                                    "backwards.", "an ascending schedule (0 … σ_start): the sampling schedule "
+                                    "flipped")
 
         def denoise(state: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
             return model(state, sigma, **extra_args)
@@ -244,9 +246,9 @@ def invert_latent(model, positive: list, negative: list, latent: torch.Tensor, s
     model_sampling = _model_sampling(model)
     start = float(sigmas[0])
     if _latent_weight(model_sampling, start) == 0.0:
-        raise ValueError(f"sigmas: start σ = {start:g}, where this model's noise scaling drops the latent (flow "
-                         "models at denoise 1.0): no LATENT can hold the inverted state. Use invert_to_noise and "
-                         "sample its NOISE over an empty latent, or start below σ = 1")
+        raise PoseGenInputError("sigmas", f"start σ = {start:g}, where this model's noise scaling drops the latent "
+                                "(flow models at denoise 1.0): no LATENT can hold the inverted state.",
+                                "invert_to_noise, sampling its NOISE over an empty latent, or a start below σ = 1")
     return _run_inversion(model, positive, negative, latent, sigmas, cfg, method, refine, seed, progress, None)
 
 
@@ -270,14 +272,14 @@ def replicate_frames(latent: torch.Tensor, frames: int) -> torch.Tensor:
     latent frames (one inversion serves every frame, paper §4.3); a latent that already has ``frames`` frames is
     returned unchanged."""
     if latent.dim() != 5:
-        raise ValueError(f"latent: shape {tuple(latent.shape)}; expected a video latent [B, C, T, h, w]")
+        raise PoseGenInputError("latent", f"shape {tuple(latent.shape)}.", "a video latent [B, C, T, h, w]")
     if frames < 1:
-        raise ValueError(f"frames: {frames}; expected at least 1 latent frame")
+        raise PoseGenInputError("frames", f"{frames}.", "at least 1 latent frame")
     t = latent.shape[2]
     if t == frames:
         return latent
     if t != 1:
-        raise ValueError(f"latent: {t} latent frames; expected 1 (a single reference frame) or {frames}")
+        raise PoseGenInputError("latent", f"{t} latent frames.", f"1 (a single reference frame) or {frames}")
     return latent.repeat(1, 1, frames, 1, 1)
 
 

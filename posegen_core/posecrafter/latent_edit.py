@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from ..errors import PoseGenInputError
 from ..poses.sequence import PoseSequence
 from .affine import AffineFitError, fit_affine, fit_affine_robust, invert_affine, residuals, to_latent
 
@@ -143,6 +144,97 @@ def _latent_box(points: np.ndarray, padding: float, stride: int, h: int, w: int)
     return x0, y0, x1, y1
 
 
+def _checked_grid(grid: tuple[int, int, int], stride: int, min_points: int, box_padding: float) -> tuple[int, int, int]:
+    """The latent grid (T, h, w) as ints, with the planning settings checked."""
+    t, h, w = (int(v) for v in grid)
+    if t < 1 or h < 1 or w < 1:
+        raise PoseGenInputError("grid", f"latent grid {grid} (T, h, w).", "positive sizes")
+    if stride < 1:
+        raise PoseGenInputError("stride", f"{stride}.", "a positive number of image pixels per latent pixel")
+    if min_points < 3:
+        raise PoseGenInputError("min_points", f"{min_points}.", "at least 3 (an affine has 6 unknowns)")
+    if box_padding < 0:
+        raise PoseGenInputError("box_padding", f"{box_padding}.", "0 or more")
+    return t, h, w
+
+
+def _check_on_grid(reference: PoseSequence, targets: PoseSequence, grid: tuple[int, int, int], stride: int,
+                   person: int) -> None:
+    """Both sequences on the video's canvas with ``person`` in them, and one target pose per pixel frame."""
+    t, h, w = grid
+    for name, seq in (("reference", reference), ("targets", targets)):
+        if (seq.width, seq.height) != (w * stride, h * stride):
+            raise PoseGenInputError(name, f"the {name} canvas is {seq.width}x{seq.height} (width x height) but the "
+                                    f"latent grid {h}x{w} (h x w) at stride {stride} is a {w * stride}x{h * stride} "
+                                    "video.", "poses on the video's canvas")
+        if not 0 <= person < seq.num_people:
+            raise PoseGenInputError("person", f"person {person} not in {name}, which has {seq.num_people} people.")
+    if reference.num_frames < 1:
+        raise PoseGenInputError("reference", "no frames.", "the reference frame's pose")
+    if targets.num_frames != num_pixel_frames(t):
+        raise PoseGenInputError("targets", f"{targets.num_frames} frames but a latent grid with T={t} frames "
+                                f"encodes {num_pixel_frames(t)} pixel frames (4(T-1)+1).", "one pose per pixel frame")
+
+
+def _check_parts(reference: PoseSequence, targets: PoseSequence, parts: Sequence[str]) -> None:
+    """One skeleton for both sequences, and every requested part in it."""
+    if reference.skeleton.keypoints != targets.skeleton.keypoints:
+        raise PoseGenInputError("targets", f"skeleton '{targets.skeleton.name}' differs from the reference's "
+                                f"'{reference.skeleton.name}'.", "the reference's skeleton")
+    skeleton = targets.skeleton
+    for part in parts:
+        if part not in skeleton.parts:
+            raise PoseGenInputError("parts", f"skeleton '{skeleton.name}' has no part '{part}'.",
+                                    f"parts among {sorted(skeleton.parts)}")
+
+
+@dataclass(frozen=True)
+class _PlanSettings:
+    """plan_face_hand_edit's arguments, checked, for the per-frame step."""
+
+    grid: tuple[int, int, int]
+    person: int
+    min_confidence: float
+    min_points: int
+    robust: bool
+    box_padding: float
+    stride: int
+
+
+def _plan_part_frame(part: str, indices: np.ndarray, k: int, reference_points: tuple[np.ndarray, np.ndarray],
+                     targets: PoseSequence, settings: _PlanSettings) -> PartEdit | None:
+    """The edit of ``part`` (keypoints ``indices``) in latent frame ``k``, or None when it is skipped (too few
+    landmarks present in both, no unique affine, or the part entirely off-canvas)."""
+    ref_xy, ref_ok = reference_points
+    tgt_xy, tgt_ok = _present(targets, pixel_frames(k), settings.person, indices, settings.min_confidence)
+    both = ref_ok & tgt_ok
+    if int(both.sum()) < settings.min_points:
+        return None
+    src, dst = ref_xy[both], tgt_xy[both]
+    try:
+        affine = fit_affine_robust(src, dst)[0] if settings.robust else fit_affine(src, dst)
+    except AffineFitError:  # e.g. all present points on a line: no unique affine, nothing to paste
+        return None
+    # the box follows the target's landmarks (all present ones, not only those matched in the reference)
+    _, h, w = settings.grid
+    box = _latent_box(tgt_xy[tgt_ok], settings.box_padding, settings.stride, h, w)
+    if box is None:  # the part is entirely off-canvas
+        return None
+    rms = float(np.sqrt(np.mean(residuals(affine, src, dst) ** 2)))
+    return PartEdit(part=part, frame=k, affine_latent=to_latent(affine, settings.stride), box=box,
+                    num_points=int(both.sum()), rms_residual=rms)
+
+
+def _fraction_touched(edits: Sequence[PartEdit], grid: tuple[int, int, int]) -> list[float]:
+    """Per latent frame: the area of the union of its boxes over h * w."""
+    t, h, w = grid
+    touched = np.zeros((t, h, w), dtype=bool)
+    for edit in edits:
+        x0, y0, x1, y1 = edit.box
+        touched[edit.frame, y0:y1, x0:x1] = True
+    return [float(f) for f in touched.reshape(t, -1).mean(axis=1)]
+
+
 def plan_face_hand_edit(reference: PoseSequence, targets: PoseSequence, grid: tuple[int, int, int],
                         parts: Sequence[str] = PART_NAMES, min_confidence: float = 0.5, min_points: int = 4,
                         robust: bool = False, box_padding: float = 0.15, stride: int = 8,
@@ -158,66 +250,28 @@ def plan_face_hand_edit(reference: PoseSequence, targets: PoseSequence, grid: tu
     present in both (robustly with ``robust``), then expressed in latent coordinates. The box is the bounding box
     of the target's present part points, padded by ``box_padding`` x its larger side on every side, converted to
     latent pixels outward (floor of the minimum, ceil of the maximum) and clipped to the latent.
+
+    A bad argument raises PoseGenInputError naming the parameter (``reference``, ``targets``, ``grid``, ``parts``,
+    ``box_padding``, ...); callers rename it after their own inputs.
     """
-    t, h, w = (int(v) for v in grid)
-    if t < 1 or h < 1 or w < 1:
-        raise ValueError(f"latent grid must be positive (T, h, w), got {grid}")
-    if stride < 1:
-        raise ValueError(f"stride must be positive, got {stride}")
-    if min_points < 3:
-        raise ValueError(f"min_points must be at least 3 (an affine has 6 unknowns), got {min_points}")
-    if box_padding < 0:
-        raise ValueError(f"box_padding must be >= 0, got {box_padding}")
-    for name, seq in (("reference", reference), ("targets", targets)):
-        if (seq.width, seq.height) != (w * stride, h * stride):
-            raise ValueError(f"{name} canvas is {seq.width}x{seq.height} (width x height) but the latent grid "
-                             f"{h}x{w} (h x w) at stride {stride} is a {w * stride}x{h * stride} video")
-        if not 0 <= person < seq.num_people:
-            raise ValueError(f"person {person} not in {name}, which has {seq.num_people} people")
-    if reference.num_frames < 1:
-        raise ValueError("reference has no frames")
-    if targets.num_frames != num_pixel_frames(t):
-        raise ValueError(f"targets have {targets.num_frames} frames but a latent grid with T={t} frames encodes "
-                         f"{num_pixel_frames(t)} pixel frames (4(T-1)+1)")
-    if reference.skeleton.keypoints != targets.skeleton.keypoints:
-        raise ValueError(f"reference skeleton '{reference.skeleton.name}' and targets skeleton "
-                         f"'{targets.skeleton.name}' differ")
-    skeleton = targets.skeleton
-    for part in parts:
-        if part not in skeleton.parts:
-            raise ValueError(f"skeleton '{skeleton.name}' has no part '{part}' (it has {sorted(skeleton.parts)})")
+    t, h, w = _checked_grid(grid, stride, min_points, box_padding)
+    _check_on_grid(reference, targets, (t, h, w), stride, person)
+    _check_parts(reference, targets, parts)
+    settings = _PlanSettings((t, h, w), person, min_confidence, min_points, robust, box_padding, stride)
 
     edits: list[PartEdit] = []
     skipped = {part: 0 for part in parts}
-    touched = np.zeros((t, h, w), dtype=bool)
     for part in parts:
-        indices = np.asarray(skeleton.parts[part])
-        ref_xy, ref_ok = _present(reference, 0, person, indices, min_confidence)
+        indices = np.asarray(targets.skeleton.parts[part])
+        reference_points = _present(reference, 0, person, indices, min_confidence)
         for k in range(t):
-            tgt_xy, tgt_ok = _present(targets, pixel_frames(k), person, indices, min_confidence)
-            both = ref_ok & tgt_ok
-            if int(both.sum()) < min_points:
+            edit = _plan_part_frame(part, indices, k, reference_points, targets, settings)
+            if edit is None:
                 skipped[part] += 1
-                continue
-            src, dst = ref_xy[both], tgt_xy[both]
-            try:
-                affine = fit_affine_robust(src, dst)[0] if robust else fit_affine(src, dst)
-            except AffineFitError:  # e.g. all present points on a line: no unique affine, nothing to paste
-                skipped[part] += 1
-                continue
-            # the box follows the target's landmarks (all present ones, not only those matched in the reference)
-            box = _latent_box(tgt_xy[tgt_ok], box_padding, stride, h, w)
-            if box is None:  # the part is entirely off-canvas
-                skipped[part] += 1
-                continue
-            rms = float(np.sqrt(np.mean(residuals(affine, src, dst) ** 2)))
-            edits.append(PartEdit(part=part, frame=k, affine_latent=to_latent(affine, stride), box=box,
-                                  num_points=int(both.sum()), rms_residual=rms))
-            x0, y0, x1, y1 = box
-            touched[k, y0:y1, x0:x1] = True
+            else:
+                edits.append(edit)
     edits.sort(key=lambda e: e.frame)  # stable: within a frame, parts keep the requested order
-    return EditPlan(edits=edits, grid=(t, h, w), skipped=skipped,
-                    fraction_touched=[float(f) for f in touched.reshape(t, -1).mean(axis=1)])
+    return EditPlan(edits=edits, grid=(t, h, w), skipped=skipped, fraction_touched=_fraction_touched(edits, (t, h, w)))
 
 
 def _sample_bilinear(image: torch.Tensor, x: torch.Tensor, y: torch.Tensor, padding: Padding) -> torch.Tensor:
@@ -319,7 +373,7 @@ def apply_edit(latent: torch.Tensor, plan: EditPlan, source_frame: int = 0, feat
     if not 0 <= source_frame < t:
         raise ValueError(f"source_frame {source_frame} outside 0..{t - 1}")
     if not (math.isfinite(feather) and feather >= 0):
-        raise ValueError(f"feather must be >= 0, got {feather}")
+        raise PoseGenInputError("feather", f"{feather}.", "0 or more latent pixels")
     out = latent.clone()
     source = latent[:, :, source_frame]
     for edit in plan.edits:

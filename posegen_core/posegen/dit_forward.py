@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import PoseGenInputError
 from ..wan.ops import apply_rope, attention, cast_param, modulate, patch_embed, rms_norm, sinusoidal_embedding
 from ..wan.rope import video_and_reference_rope
 from .attention_hooks import KVSHARE_KEY, AttentionHook
@@ -143,11 +144,15 @@ def posegen_forward(
     transformer_options = transformer_options or {}
     ref_latent = kwargs.get("reference_latent")
     if ref_latent is None:
-        raise ValueError("PoseGen model: the conditioning has no reference latent; build it with PoseGenConditioning")
+        # the sampler's conditioning reaches the model here; "positive" is the sampler input that carries it
+        raise PoseGenInputError("positive", "the PoseGen model's conditioning has no reference latent.",
+                                "conditioning built with PoseGen Conditioning")
     if clip_fea is None:
-        raise ValueError("PoseGen model: the conditioning has no clip_vision_output; PoseGen is image-to-video")
+        raise PoseGenInputError("positive", "the PoseGen model's conditioning has no clip_vision_output (PoseGen is "
+                                "image-to-video).", "conditioning built with PoseGen Conditioning")
     if time_dim_concat is not None:
-        raise ValueError("PoseGen model: time_dim_concat conditioning is not supported")
+        raise PoseGenInputError("positive", "the PoseGen model does not support time_dim_concat conditioning.",
+                                "conditioning built with PoseGen Conditioning")
     hand_latent = kwargs.get("posegen_hand_latent")
 
     _, _, t, h, w = x.shape

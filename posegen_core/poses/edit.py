@@ -7,11 +7,9 @@ as smooth as the rest.)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from ..errors import PoseGenInputError
+from ..errors import PoseGenInputError, inputs_named
 from . import ops
 from .people import select_person
 from .sequence import PoseSequence
@@ -20,7 +18,6 @@ from .sequence import PoseSequence
 SMOOTHING = {"off": None, "light": (1.5, 0.05), "medium": (1.0, 0.05), "strong": (0.3, 0.01)}
 PERSON_MODES = ("largest", "track", "index")
 PAD_MODES = ("mirror", "loop", "hold")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,16 +46,6 @@ def parse_frame_list(text: str, input_name: str = "keyframes") -> list[int]:
     return frames
 
 
-def named_errors(input_name: str, step: Callable[[], T]) -> T:
-    """Run ``step``; the ValueError a core pose function raises becomes an error naming the node input."""
-    try:
-        return step()
-    except PoseGenInputError:
-        raise
-    except ValueError as exc:
-        raise PoseGenInputError(input_name, f"{exc}.") from None
-
-
 def apply_edit(seq: PoseSequence, edit: SequenceEdit) -> PoseSequence:
     if edit.person not in PERSON_MODES:
         raise PoseGenInputError("person", f"'{edit.person}' is unknown.", f"one of {PERSON_MODES}")
@@ -67,18 +54,21 @@ def apply_edit(seq: PoseSequence, edit: SequenceEdit) -> PoseSequence:
     if edit.pad_mode not in PAD_MODES:
         raise PoseGenInputError("pad_mode", f"'{edit.pad_mode}' is unknown.", f"one of {PAD_MODES}")
     seq = select_person(seq, edit.person, edit.person_index)
+    # the ops name their parameters; start, end, source_fps, target_fps and length are the node's names too
     if edit.start or edit.end:
-        seq = named_errors("start", lambda: ops.trim(seq, edit.start, edit.end or None))
+        seq = ops.trim(seq, edit.start, edit.end or None)
     if edit.target_fps:
-        seq = named_errors("source_fps", lambda: ops.resample_fps(seq, edit.target_fps, edit.source_fps or None))
+        seq = ops.resample_fps(seq, edit.target_fps, edit.source_fps or None)
     elif edit.source_fps:
         seq = seq.with_keypoints(seq.keypoints, fps=edit.source_fps)
     preset = SMOOTHING[edit.smoothing]
     if preset is not None:
         seq = ops.smooth(seq, min_cutoff=preset[0], beta=preset[1])
     if edit.length:
-        seq = named_errors("length", lambda: ops.pad_to_length(seq, edit.length, edit.pad_mode))
+        with inputs_named({"mode": "pad_mode"}):
+            seq = ops.pad_to_length(seq, edit.length, edit.pad_mode)
     keep = parse_frame_list(edit.keyframes)
     if keep or edit.keyframe_every:
-        seq = named_errors("keyframes", lambda: ops.sparsify(seq, keep=keep or None, every=edit.keyframe_every or None))
+        with inputs_named({"keep": "keyframes", "every": "keyframe_every"}):
+            seq = ops.sparsify(seq, keep=keep or None, every=edit.keyframe_every or None)
     return seq

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import PoseGenInputError
 from .sequence import PoseSequence
 from .skeletons import HUMAN, HUMAN_FACE, HUMAN_FEET, HUMAN_LEFT_HAND, HUMAN_RIGHT_HAND
 
@@ -51,7 +52,13 @@ MEDIAPIPE_PIN = "mediapipe==0.10.21"
 
 
 class PoseExtractionUnavailable(RuntimeError):
-    """MediaPipe (or the model a setting needs) is not available, so poses cannot be extracted here."""
+    """MediaPipe (or the model a setting needs) is not available, so poses cannot be extracted here.
+
+    Not an input error (the installation is at fault); ``problem`` is the explanation, for a node to show."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 # --- index maps ------------------------------------------------------------------------------------------------
@@ -320,12 +327,12 @@ def results_to_human(results: Any, width: int, height: int) -> np.ndarray:
 
 def _check_images(images: np.ndarray) -> None:
     if not isinstance(images, np.ndarray) or images.ndim != 4 or images.shape[3] != 3:
-        raise ValueError(f"images must be a uint8 RGB array [frames, height, width, 3], got "
-                         f"{getattr(images, 'shape', type(images).__name__)}")
+        raise PoseGenInputError("images", f"got {getattr(images, 'shape', type(images).__name__)}.",
+                                "a uint8 RGB array [frames, height, width, 3]")
     if images.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 (0..255 RGB), got {images.dtype}")
+        raise PoseGenInputError("images", f"dtype {images.dtype}.", "uint8 (0..255 RGB)")
     if min(images.shape[:3]) == 0:
-        raise ValueError(f"images must hold at least one non-empty frame, got {images.shape}")
+        raise PoseGenInputError("images", f"shape {images.shape}.", "at least one non-empty frame")
 
 
 def extract_poses(images: np.ndarray, *, progress: Callable[[int, int], None] | None = None,
@@ -345,9 +352,9 @@ def extract_poses(images: np.ndarray, *, progress: Callable[[int, int], None] | 
     """
     _check_images(images)
     if model_complexity not in POSE_LANDMARK_MODELS:
-        raise ValueError(f"model_complexity must be 0, 1 or 2, got {model_complexity!r}")
+        raise PoseGenInputError("model_complexity", f"{model_complexity!r}.", "0, 1 or 2")
     if not 0.0 <= float(min_confidence) <= 1.0:
-        raise ValueError(f"min_confidence must lie in [0, 1], got {min_confidence!r}")
+        raise PoseGenInputError("min_confidence", f"{min_confidence!r}.", "a value in [0, 1]")
     holistic_cls = _holistic_class(model_complexity)
 
     total, height, width = (int(v) for v in images.shape[:3])

@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..errors import PoseGenInputError
 from .sequence import PoseSequence
 
 PadMode = Literal["loop", "mirror", "hold"]
@@ -42,14 +43,16 @@ def trim(seq: PoseSequence, start: int, end: int | None = None) -> PoseSequence:
     no downstream consumer (rendering, sampling) can use one."""
     n = seq.num_frames
     if isinstance(start, bool) or not isinstance(start, int | np.integer):
-        raise ValueError(f"trim: start must be an integer, got {start!r}")
+        raise PoseGenInputError("start", f"{start!r}.", "a whole frame number")
     if end is not None and (isinstance(end, bool) or not isinstance(end, int | np.integer)):
-        raise ValueError(f"trim: end must be an integer or None, got {end!r}")
+        raise PoseGenInputError("end", f"{end!r}.", "a whole frame number or None")
     lo, hi, _ = slice(int(start), None if end is None else int(end)).indices(n)
     if hi <= lo:
         if lo >= n:
-            raise ValueError(f"trim: start={start} is past the last frame ({n} frames)")
-        raise ValueError(f"trim: start={start}, end={end} leaves no frames of {n}; end must come after start")
+            raise PoseGenInputError("start", f"frame {start} is past the last frame ({n} frames).",
+                                    f"a start below {n}")
+        raise PoseGenInputError("end", f"trimming from start={start} to end={end} leaves none of the {n} frames.",
+                                "an end after the start")
     return _select(seq, range(lo, hi))
 
 
@@ -73,14 +76,15 @@ def resample_fps(seq: PoseSequence, target_fps: float, source_fps: float | None 
     """
     fps = source_fps if source_fps is not None else seq.fps
     if fps is None:
-        raise ValueError("resample_fps: the sequence has no fps; pass source_fps")
+        raise PoseGenInputError("source_fps", "the poses carry no frame rate to resample from.",
+                                "source_fps set to their frame rate")
     if not (math.isfinite(fps) and fps > 0):
-        raise ValueError(f"resample_fps: source_fps must be positive, got {fps}")
+        raise PoseGenInputError("source_fps", f"{fps}.", "a positive frame rate")
     if not (math.isfinite(target_fps) and target_fps > 0):
-        raise ValueError(f"resample_fps: target_fps must be positive, got {target_fps}")
+        raise PoseGenInputError("target_fps", f"{target_fps}.", "a positive frame rate")
     if seq.inserted:
-        raise ValueError("resample_fps: the sequence has inserted reference frames, which are not part of the "
-                         "motion; resample before inserting them")
+        raise PoseGenInputError("target_fps", "the sequence has inserted reference frames, which are not part of "
+                                "the motion.", "resampling before the reference pose is inserted")
     n = seq.num_frames
     duration = (n - 1) / fps
     m = int(round(duration * target_fps)) + 1
@@ -138,13 +142,13 @@ def pad_indices(num_frames: int, length: int, mode: PadMode) -> np.ndarray:
         return np.where(m < num_frames, m, 2 * num_frames - 1 - m)
     if mode == "hold":
         return np.minimum(k, num_frames - 1)
-    raise ValueError(f"pad_to_length: mode must be 'loop', 'mirror' or 'hold', got {mode!r}")
+    raise PoseGenInputError("mode", f"{mode!r} is unknown.", "'loop', 'mirror' or 'hold'")
 
 
 def pad_to_length(seq: PoseSequence, length: int, mode: PadMode = "mirror") -> PoseSequence:
     """Exactly ``length`` frames: longer input is trimmed, shorter is padded by ``mode`` (see :func:`pad_indices`)."""
     if isinstance(length, bool) or not isinstance(length, int | np.integer) or length <= 0:
-        raise ValueError(f"pad_to_length: length must be a positive integer, got {length!r}")
+        raise PoseGenInputError("length", f"{length!r}.", "a positive whole number of frames")
     return _select(seq, pad_indices(seq.num_frames, int(length), mode))
 
 
@@ -174,9 +178,9 @@ def smooth(seq: PoseSequence, min_cutoff: float = 1.0, beta: float = 0.05, d_cut
     """
     for name, value in (("min_cutoff", min_cutoff), ("d_cutoff", d_cutoff)):
         if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"smooth: {name} must be positive, got {value}")
+            raise PoseGenInputError(name, f"{value}.", "a positive cutoff in Hz")
     if not (math.isfinite(beta) and beta >= 0):
-        raise ValueError(f"smooth: beta must be >= 0, got {beta}")
+        raise PoseGenInputError("beta", f"{beta}.", "0 or more")
     dt = 1.0 / (seq.fps or DEFAULT_FPS)
     kp = seq.keypoints.astype(np.float64)
     out = kp.copy()
@@ -217,17 +221,18 @@ def sparsify(seq: PoseSequence, keep: Sequence[int] | None = None, every: int | 
     the union is kept. Inserted reference frames are always kept: blanking them would defeat the insertion.
     """
     if keep is None and every is None:
-        raise ValueError("sparsify: pass keep (frame indices) and/or every (a step)")
+        raise PoseGenInputError("keep", "neither keep nor every is given.", "frame indices to keep and/or a step")
     n = seq.num_frames
     kept = np.zeros(n, dtype=bool)
     if every is not None:
         if isinstance(every, bool) or not isinstance(every, int | np.integer) or every <= 0:
-            raise ValueError(f"sparsify: every must be a positive integer, got {every!r}")
+            raise PoseGenInputError("every", f"{every!r}.", "a positive whole step")
         kept[:: int(every)] = True
     if keep is not None:
         for i in keep:
             if isinstance(i, bool) or not isinstance(i, int | np.integer) or not -n <= i < n:
-                raise ValueError(f"sparsify: keep index {i!r} is outside the {n} frames")
+                raise PoseGenInputError("keep", f"frame {i!r} is outside the {n} frames.",
+                                        f"frame numbers from {-n} to {n - 1}")
             kept[int(i)] = True
     kept[list(seq.inserted)] = True
     out = seq.keypoints.copy()

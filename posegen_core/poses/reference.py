@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..errors import PoseGenInputError
 from .sequence import PoseSequence
 from .skeletons import BODY18
 
@@ -72,11 +73,11 @@ def pose_distances(reference_clip: PoseSequence, target: PoseSequence, person: i
     :data:`MIN_SHARED` keypoints are shared.
     """
     if reference_clip.skeleton.num_keypoints != target.skeleton.num_keypoints:
-        raise ValueError(f"select_reference_frame: the reference clip ('{reference_clip.skeleton.name}') and target "
-                         f"('{target.skeleton.name}') use different skeletons")
+        raise PoseGenInputError("target", f"skeleton '{target.skeleton.name}', the reference clip's is "
+                                f"'{reference_clip.skeleton.name}'.", "the reference clip's skeleton")
     for name, seq in (("reference_clip", reference_clip), ("target", target)):
         if not 0 <= person < seq.num_people:
-            raise ValueError(f"select_reference_frame: person={person} but {name} has {seq.num_people} people")
+            raise PoseGenInputError("person", f"person {person} but {name} has {seq.num_people} people.")
     pts = _body_points(target)
     rv = reference_clip.valid()[:, person][:, pts]
     tv = target.valid()[:, person][:, pts]
@@ -112,7 +113,8 @@ def select_reference_frame(reference_clip: PoseSequence, target: PoseSequence, p
     pts = _body_points(target)
     has_ref = reference_clip.valid()[:, person][:, pts].any(-1)
     if not has_ref.any():
-        raise ValueError(f"select_reference_frame: no reference-clip frame shows person {person}")
+        raise PoseGenInputError("reference_clip", f"no reference-clip frame shows person {person}.",
+                                "at least one frame with that person's body")
     has_target = target.valid()[:, person][:, pts].any(-1)
     dist = dist[:, has_target]
     missing = np.isnan(dist).sum(-1)
@@ -147,14 +149,13 @@ def insert_reference_pose(target: PoseSequence, reference_pose_frame: PoseSequen
     dropped, missing ones are all-missing.
     """
     if reference_pose_frame.num_frames != 1:
-        raise ValueError(f"insert_reference_pose: reference_pose_frame must have 1 frame, got "
-                         f"{reference_pose_frame.num_frames}")
+        raise PoseGenInputError("reference_pose_frame", f"{reference_pose_frame.num_frames} frames.", "1 frame")
     if reference_pose_frame.skeleton.num_keypoints != target.skeleton.num_keypoints:
-        raise ValueError(f"insert_reference_pose: reference_pose_frame uses skeleton "
-                         f"'{reference_pose_frame.skeleton.name}', the target '{target.skeleton.name}'")
+        raise PoseGenInputError("reference_pose_frame", f"skeleton '{reference_pose_frame.skeleton.name}', the "
+                                f"target's is '{target.skeleton.name}'.", "the target's skeleton")
     n = target.num_frames
     if isinstance(position, bool) or not isinstance(position, int | np.integer) or not 0 <= position <= n:
-        raise ValueError(f"insert_reference_pose: position must be in 0..{n}, got {position!r}")
+        raise PoseGenInputError("position", f"{position!r}.", f"a frame position in 0..{n}")
     ref = fit_to_canvas(reference_pose_frame, target.width, target.height).keypoints[0]
     frame = np.zeros(target.keypoints.shape[1:], dtype=np.float32)
     people = min(frame.shape[0], ref.shape[0])
@@ -176,8 +177,8 @@ def drop_inserted(frames: T, seq: PoseSequence) -> T:
     the result has the same type, dtype and device and is a copy."""
     shape: Any = getattr(frames, "shape", None)
     if shape is None or len(shape) == 0:
-        raise ValueError("drop_inserted: frames must be an array or tensor with frames first")
+        raise PoseGenInputError("frames", f"got {type(frames).__name__}.", "an array or tensor with frames first")
     if int(shape[0]) != seq.num_frames:
-        raise ValueError(f"drop_inserted: frames has {int(shape[0])} frames but the pose sequence has "
-                         f"{seq.num_frames}")
+        raise PoseGenInputError("frames", f"{int(shape[0])} frames but the pose sequence has {seq.num_frames}.",
+                                "one frame per pose")
     return frames[kept_indices(seq)]  # type: ignore[index]

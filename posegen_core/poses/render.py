@@ -31,6 +31,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from ..errors import PoseGenInputError
 from .sequence import PoseSequence
 from .skeletons import BODY18_EDGES, FEET_EDGES, HAND_EDGES, OPENPOSE_COLORS, RGB, Skeleton
 
@@ -137,7 +138,7 @@ def _content_size(src_w: int, src_h: int, dst_w: int, dst_h: int, scale: float) 
 def _output_size(seq: PoseSequence, width: int | None, height: int | None) -> tuple[int, int]:
     for name, value in (("width", width), ("height", height)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0):
-            raise ValueError(f"render {name} must be a positive integer or None, got {value!r}")
+            raise PoseGenInputError(name, f"{value!r}.", "a positive whole number of pixels, or None for the canvas")
     if width is None and height is None:
         return seq.width, seq.height
     # one side given: the other follows the canvas aspect, so nothing is letterboxed
@@ -267,9 +268,10 @@ def _posegen_draw(canvas: np.ndarray, people: np.ndarray) -> None:
 def _posegen_frames(seq: PoseSequence, out_w: int, out_h: int) -> FrameDrawer:
     skeleton = seq.skeleton
     if skeleton.name != "human" or skeleton.num_keypoints != HUMAN_NUM_KEYPOINTS:
-        raise ValueError(f"style 'posegen' reproduces PoseGen's renderer, which only knows the 'human' skeleton "
-                         f"(136 keypoints); this sequence uses '{skeleton.name}' ({skeleton.num_keypoints} "
-                         "keypoints). Convert it to 'human' first, or use style 'openpose' or 'mono'.")
+        raise PoseGenInputError("style", f"'posegen' reproduces PoseGen's renderer, which only knows the 'human' "
+                                f"skeleton (136 keypoints); this sequence uses '{skeleton.name}' "
+                                f"({skeleton.num_keypoints} keypoints).",
+                                "'openpose' or 'mono' for it, or poses converted to 'human' first")
     kp = seq.keypoints
     if (out_w, out_h) == (seq.width, seq.height):
         def draw_direct(f: int, target: np.ndarray) -> None:
@@ -438,7 +440,7 @@ def render_sequence(seq: PoseSequence, style: str, width: int | None = None, hei
     total)`` is called after each frame.
     """
     if style not in STYLES:
-        raise ValueError(f"unknown pose render style {style!r}; choose one of {', '.join(STYLES)}")
+        raise PoseGenInputError("style", f"unknown pose render style {style!r}.", f"one of {', '.join(STYLES)}")
     out_w, out_h = _output_size(seq, width, height)
     makers: dict[str, Callable[[PoseSequence, int, int], FrameDrawer]] = {
         "posegen": _posegen_frames, "openpose": _openpose_frames, "mono": _mono_frames}
@@ -455,5 +457,5 @@ def render_sequence(seq: PoseSequence, style: str, width: int | None = None, hei
 def skeleton_supports(style: str, skeleton: Skeleton) -> bool:
     """Whether ``style`` can draw ``skeleton`` (only 'posegen' is restricted, to the human layout)."""
     if style not in STYLES:
-        raise ValueError(f"unknown pose render style {style!r}; choose one of {', '.join(STYLES)}")
+        raise PoseGenInputError("style", f"unknown pose render style {style!r}.", f"one of {', '.join(STYLES)}")
     return style != "posegen" or (skeleton.name == "human" and skeleton.num_keypoints == HUMAN_NUM_KEYPOINTS)

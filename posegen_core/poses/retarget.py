@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import PoseGenInputError
 from .sequence import PoseSequence
 from .skeletons import BODY18, HAND_EDGES, HUMAN, Skeleton
 
@@ -64,13 +65,15 @@ HUMAN_PARENT: dict[int, int] = _human_parents()
 BODY18_PARENT: dict[int, int] = dict(_BODY_PARENT)
 
 
-def parents_for(skeleton: Skeleton) -> dict[int, int]:
-    """Child -> parent map of the kinematic tree for a supported skeleton (``human`` or ``openpose_body18``)."""
+def parents_for(skeleton: Skeleton, *, input_name: str = "skeleton") -> dict[int, int]:
+    """Child -> parent map of the kinematic tree for a supported skeleton (``human`` or ``openpose_body18``); any
+    other is a PoseGenInputError about ``input_name`` (the poses that brought the skeleton)."""
     if skeleton.num_keypoints == HUMAN.num_keypoints and skeleton.keypoints == HUMAN.keypoints:
         return HUMAN_PARENT
     if skeleton.keypoints == BODY18.keypoints:
         return BODY18_PARENT
-    raise ValueError(f"retarget supports the 'human' and 'openpose_body18' skeletons, not '{skeleton.name}'")
+    raise PoseGenInputError(input_name, f"retargeting cannot use skeleton '{skeleton.name}'.",
+                            "poses on the 'human' or 'openpose_body18' skeleton")
 
 
 def _order(parent: dict[int, int]) -> list[int]:
@@ -96,10 +99,11 @@ def _reference_frame(reference: PoseSequence, person: int, skeleton: Skeleton) -
     """[K, 3] reference keypoints in the driving layout (a body18 reference under a human driving pose gets the
     feet, face and hands as missing; a human reference under a body18 driving pose keeps its body part)."""
     if reference.num_frames < 1:
-        raise ValueError("retarget: the reference has no frames")
+        raise PoseGenInputError("reference", "no frames.", "the reference subject's pose")
     if not 0 <= person < reference.num_people:
-        raise ValueError(f"retarget: reference_person={person} but the reference has {reference.num_people} people")
-    parents_for(reference.skeleton)  # validates the reference's skeleton
+        raise PoseGenInputError("reference_person", f"{person} but the reference has {reference.num_people} people.",
+                                f"a person slot from 0 to {reference.num_people - 1}")
+    parents_for(reference.skeleton, input_name="reference")
     ref = reference.keypoints[0, person].astype(np.float64)
     k = skeleton.num_keypoints
     out = np.zeros((k, 3))
@@ -131,6 +135,7 @@ def _median_lengths(xy: np.ndarray, valid: np.ndarray, pairs: list[tuple[int, in
 
 def plan_retarget(driving: PoseSequence, reference: PoseSequence, reference_person: int = 0) -> RetargetPlan:
     skeleton = driving.skeleton
+    parents_for(skeleton, input_name="driving")
     pairs = bones(skeleton)
     ref = _reference_frame(reference, reference_person, skeleton)
     ref_valid = ref[:, 2] > 0
@@ -223,7 +228,8 @@ def _translation(out: np.ndarray, valid: np.ndarray, ref: np.ndarray) -> tuple[n
             shared = tuple(i for i in idx if ref_valid[i] and pvalid[f, i])
             if shared and (len(idx) > 2 or len(shared) == len(idx)):
                 return _mean_of(ref_xy, ref_valid, shared) - _mean_of(person[f], pvalid[f], shared), None
-    raise ValueError("retarget: the driving poses and the reference share no body keypoint to align them by")
+    raise PoseGenInputError("driving", "the driving poses and the reference share no body keypoint to align them by.",
+                            "driving poses showing some of the reference's body points")
 
 
 def retarget(driving: PoseSequence, reference: PoseSequence, reference_person: int = 0) -> PoseSequence:
@@ -243,9 +249,9 @@ def retarget(driving: PoseSequence, reference: PoseSequence, reference_person: i
     with the body). The reference's first frame and ``reference_person`` are used.
     """
     skeleton = driving.skeleton
-    parent = parents_for(skeleton)
+    parent = parents_for(skeleton, input_name="driving")
     if driving.num_people == 0:
-        raise ValueError("retarget: the driving sequence has no people")
+        raise PoseGenInputError("driving", "the driving sequence has no people.", "at least one person slot")
     plan = plan_retarget(driving, reference, reference_person)
     ref = _reference_frame(reference, reference_person, skeleton)
     valid = driving.valid()

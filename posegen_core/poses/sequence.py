@@ -11,11 +11,16 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..errors import PoseGenInputError
 from .skeletons import Skeleton
 
 
-class PoseDataError(ValueError):
-    pass
+class PoseDataError(PoseGenInputError):
+    """Keypoints or canvas that break the PoseSequence invariants; ``input_name`` is the field at fault, and the
+    readers that build sequences from user files name their own input with ``problem``."""
+
+    def __init__(self, input_name: str, problem: str) -> None:
+        super().__init__(input_name, problem)
 
 
 @dataclass(frozen=True)
@@ -32,24 +37,26 @@ class PoseSequence:
     def __post_init__(self) -> None:
         kp = self.keypoints
         if not isinstance(kp, np.ndarray) or kp.ndim != 4 or kp.shape[3] != 3:
-            raise PoseDataError(f"keypoints must be an array [frames, people, keypoints, 3], got "
-                                f"{getattr(kp, 'shape', type(kp).__name__)}")
+            raise PoseDataError("keypoints", f"keypoints must be an array [frames, people, keypoints, 3], got "
+                                             f"{getattr(kp, 'shape', type(kp).__name__)}")
         if kp.shape[2] != self.skeleton.num_keypoints:
-            raise PoseDataError(f"{kp.shape[2]} keypoints per person but skeleton '{self.skeleton.name}' has "
-                                f"{self.skeleton.num_keypoints}")
+            raise PoseDataError("keypoints", f"{kp.shape[2]} keypoints per person but skeleton "
+                                             f"'{self.skeleton.name}' has {self.skeleton.num_keypoints}")
         if kp.dtype != np.float32:
             object.__setattr__(self, "keypoints", kp.astype(np.float32))
         if not np.isfinite(self.keypoints).all():
-            raise PoseDataError("keypoints contain NaN or infinite values")
+            raise PoseDataError("keypoints", "keypoints contain NaN or infinite values")
         conf = self.keypoints[..., 2]
         if (conf < 0).any() or (conf > 1).any():
-            raise PoseDataError("confidences must lie in [0, 1]")
+            raise PoseDataError("keypoints", "confidences must lie in [0, 1]")
         if self.width <= 0 or self.height <= 0:
-            raise PoseDataError(f"canvas size must be positive, got {self.width}x{self.height}")
+            raise PoseDataError("width" if self.width <= 0 else "height",
+                                f"canvas size must be positive, got {self.width}x{self.height}")
         if self.fps is not None and not (np.isfinite(self.fps) and self.fps > 0):
-            raise PoseDataError(f"fps must be positive, got {self.fps}")
+            raise PoseDataError("fps", f"fps must be positive, got {self.fps}")
         if any(not 0 <= i < self.num_frames for i in self.inserted):
-            raise PoseDataError(f"inserted frame indices {self.inserted} outside 0..{self.num_frames - 1}")
+            raise PoseDataError("inserted",
+                                f"inserted frame indices {self.inserted} outside 0..{self.num_frames - 1}")
 
     @property
     def num_frames(self) -> int:

@@ -14,11 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import PoseGenInputError
+
 RGB = tuple[int, int, int]
 
 
-class SkeletonError(ValueError):
-    pass
+class SkeletonError(PoseGenInputError):
+    """A skeleton definition that is not one; ``problem`` says what, and readers name their input with it."""
+
+    def __init__(self, problem: str, *, input_name: str = "skeleton") -> None:
+        super().__init__(input_name, problem)
 
 
 @dataclass(frozen=True)

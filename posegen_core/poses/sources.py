@@ -14,14 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PoseGenInputError
-from .formats import (
-    infer_canvas,
-    natural_sorted,
-    parse_skeleton_file,
-    read_coco_wholebody_json,
-    read_openpose_json,
-)
-from .sequence import PoseSequence
+from .formats.checks import infer_canvas
+from .formats.coco import read_coco_wholebody_json
+from .formats.files import natural_sorted, parse_skeleton_file
+from .formats.openpose import read_openpose_json
+from .sequence import PoseDataError, PoseSequence
 from .skeletons import Skeleton
 
 FORMATS = ("auto", "pose_keypoint / openpose", "coco_wholebody", "array + skeleton file")
@@ -97,8 +94,8 @@ def _read_array(path: Path, skeleton: Skeleton, width: int | None, height: int |
         width, height = infer_canvas(present, input_name=input_name)
     try:
         return PoseSequence(skeleton, array, width, height, fps)
-    except ValueError as exc:
-        raise PoseGenInputError(input_name, f"'{path.name}': {exc}.") from None
+    except PoseDataError as exc:
+        raise PoseGenInputError(input_name, f"'{path.name}': {exc.problem}.") from None
 
 
 def load_pose_source(path: Path, fmt: str = "auto", *, width: int | None = None, height: int | None = None,

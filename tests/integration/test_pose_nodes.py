@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from devtools.prompts import node_of_type
-from posegen_core.poses.formats import from_pose_keypoint
+from posegen_core.poses.formats.keypoint import from_pose_keypoint
 
 from .conftest import DRIVING_FRAMES
 

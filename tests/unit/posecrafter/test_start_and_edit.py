@@ -14,7 +14,7 @@ from posegen_core.posecrafter.face_hand import FaceHandEdit
 from posegen_core.posecrafter.latent_edit import num_pixel_frames
 from posegen_core.posecrafter.start_noise import InvertedNoise, check_schedule
 from posegen_core.poses.sequence import PoseSequence
-from posegen_core.poses.skeletons import AP10K, HUMAN
+from posegen_core.poses.skeletons import AP10K, BODY18, HUMAN
 from posegen_core.wan.schedule import flow_match_sigmas
 
 FACE = np.asarray(HUMAN.parts["face"])
@@ -104,6 +104,19 @@ def test_editor_for_plans_on_the_latents_own_canvas():
     assert torch.equal(out[:, :, 1, y0:y1, x0 + 1:x1], latent[:, :, 0, y0:y1, x0:x1 - 1])
     with pytest.raises(PoseGenInputError, match="^target_poses: 9 poses for a latent of 2 frames"):
         edit(torch.randn(1, 16, 2, 16, 8))
+
+
+def test_plan_errors_name_the_edit_nodes_inputs():
+    reference = _face_sequence(1, 256, 256)
+    body = PoseSequence(BODY18, np.zeros((num_pixel_frames(3), 1, BODY18.num_keypoints, 3), np.float32), 256, 256)
+    edit = FaceHandEdit(reference, parts=("face",)).editor_for(body)
+    with pytest.raises(PoseGenInputError, match="^target_poses: skeleton 'openpose_body18' differs") as caught:
+        edit(torch.randn(1, 16, 3, 16, 8))
+    assert caught.value.expected == "the reference's skeleton"
+    with pytest.raises(PoseGenInputError, match="^reference_pose: the reference canvas is 256x256"):
+        FaceHandEdit(reference).plan_for(_face_sequence(num_pixel_frames(3), 64, 128), (3, 16, 8))
+    with pytest.raises(PoseGenInputError, match="^box_padding: -0.5"):
+        FaceHandEdit(reference, box_padding=-0.5).plan_for(_face_sequence(num_pixel_frames(3), 64, 128), (3, 16, 8))
 
 
 # --- editing Euler --------------------------------------------------------------------------------------------
