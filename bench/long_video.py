@@ -58,27 +58,29 @@ def _child(args: argparse.Namespace) -> None:
     import psutil
     import torch
 
-    import posegen_core.longvideo.generate as generate
-    from posegen_core.longvideo.generate import LongVideoInputs, LongVideoSettings, generate_long_video
+    from posegen_core.longvideo import memory
+    from posegen_core.longvideo.options import KVSharing, LongVideoSettings, SegmentLayout
+    from posegen_core.longvideo.run import LongVideoInputs, generate_long_video
 
     # RSS right after each segment's memory release: flat when memory is bounded by one segment
     after_chunk: list[float] = []
-    release = generate.release_memory
+    release = memory.release_memory
 
     def release_and_measure() -> None:
         release()
         after_chunk.append(psutil.Process().memory_info().rss / 2**20)
 
-    generate.release_memory = release_and_measure
+    memory.release_memory = release_and_measure
 
     width, height = args.size
     with tempfile.TemporaryDirectory(prefix="posegen-bench-") as tmp:
         base, cond, vae, positive, negative, clip, reference = _setup(args.size, Path(tmp))
         frames = _frames_for(args.child_segments, args.segment, args.head, args.tail)
         poses = torch.rand(frames, height, width, 3, generator=torch.Generator().manual_seed(1))
-        settings = LongVideoSettings(width=width, height=height, segment_length=args.segment, head_overlap=args.head,
-                                     tail_overlap=args.tail, steps=args.steps, kv_steps=2, kv_blocks=1,
-                                     mask_mode="attention", max_block_idx=1)
+        settings = LongVideoSettings(width=width, height=height, steps=args.steps,
+                                     layout=SegmentLayout(args.segment, args.head, args.tail),
+                                     kv_sharing=KVSharing(shared_steps=2, shared_blocks=1, mask_mode="attention",
+                                                          max_block_idx=1))
         inputs = LongVideoInputs(positive, negative, vae, clip, reference, poses)
         io_before = psutil.Process().io_counters()
         with PeakRss() as rss:
@@ -99,16 +101,18 @@ def _segment_time_ratio(args: argparse.Namespace, repeats: int = 3) -> dict:
     """One base segment sampled with the anchor's K/V shared versus without, same process, median of runs."""
     import torch
 
-    from posegen_core.longvideo.generate import ChunkSampler, LongVideoInputs, LongVideoSettings
+    from posegen_core.longvideo.chunk_sampler import ChunkSampler
     from posegen_core.longvideo.kvshare import AnchorRecord, KVShareContext, KVShareSettings
+    from posegen_core.longvideo.options import LongVideoSettings, SegmentLayout
+    from posegen_core.longvideo.run import LongVideoInputs
     from posegen_core.posegen.conditioning import MASK_CHANNELS
 
     width, height = args.size
     with tempfile.TemporaryDirectory(prefix="posegen-bench-") as tmp:
         base, _, vae, positive, negative, clip, reference = _setup(args.size, Path(tmp))
         poses = torch.rand(args.segment, height, width, 3, generator=torch.Generator().manual_seed(1))
-        settings = LongVideoSettings(width=width, height=height, segment_length=args.segment, head_overlap=args.head,
-                                     tail_overlap=args.tail, steps=args.steps)
+        settings = LongVideoSettings(width=width, height=height, steps=args.steps,
+                                     layout=SegmentLayout(args.segment, args.head, args.tail))
         chunks = ChunkSampler(LongVideoInputs(positive, negative, vae, clip, reference, poses), settings,
                               args.steps * (2 * repeats + 1), None)
         pose_latent = chunks.encode(poses, "pose_frames")

@@ -6,7 +6,7 @@ from comfy_api.v0_0_2 import ComfyExtension, io
 
 from .clip_vision import PoseGenClipVisionEncode
 from .conditioning import PoseGenConditioning
-from .longvideo import PoseGenSegmentSampler, PoseGenTextEncode, PoseGenTransitionBlend
+from .longvideo import NODES as LONG_VIDEO_NODES
 from .model_loading import ConvertPoseGenCheckpoint, LoadPoseGenModel, register_model_folder
 from .pose_edit import (
     PoseGenDropInsertedFrames,
@@ -28,9 +28,7 @@ NODES: list[type[io.ComfyNode]] = [
     PoseGenClipVisionEncode,
     PoseGenConditioning,
     PoseGenScheduler,
-    PoseGenTextEncode,
-    PoseGenSegmentSampler,
-    PoseGenTransitionBlend,
+    *LONG_VIDEO_NODES,
     PoseGenLoadPoses,
     PoseGenExtractPoses,
     PoseGenPoseSequence,

@@ -1,4 +1,10 @@
-"""Long video nodes: PoseGen Text Encode (prompt + subject word), Segment Sampler, Transition Blend."""
+"""Long video nodes: PoseGen Text Encode (prompt + subject word), the Segment Sampler with its option nodes
+(Segment Layout, KV Sharing, PoseCrafter Options), Transition Blend, and the replaced nodes of the old layout.
+
+Every option is a typed object made by its own small node (as ComfyUI's custom sampling and AnimateDiff-Evolved's
+context options compose a sampler); an option left unconnected is PoseGen's default. The sampler's SAMPLER input is
+ComfyUI's: KSamplerSelect "euler" is PoseGen's, Face/Hand Edit Sampler adds PoseCrafter's edit per base segment.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,33 @@ import comfy.utils
 import nodes as comfy_nodes
 from comfy_api.v0_0_2 import io
 
-from ..posegen_core.longvideo.generate import (
-    LongVideoInputs,
-    LongVideoSettings,
-    base_start,
-    generate_long_video,
-    transition_between,
-)
+from ..posegen_core.errors import PoseGenInputError, inputs_named
 from ..posegen_core.longvideo.kvshare import MASK_MODES
+from ..posegen_core.longvideo.options import (
+    FRAMING,
+    KVSharing,
+    LongVideoSettings,
+    PoseCrafterOptions,
+    SegmentLayout,
+    framing_steps_blocks,
+)
+from ..posegen_core.longvideo.run import LongVideoInputs, generate_long_video, transition_between
 from ..posegen_core.longvideo.subject import POSEGEN_SUBJECT_WORDS, encode_prompt_with_subject
 from .conditioning import MISSING_HANDS
 from .pose_common import pose_input, read_poses
 from .posecrafter import FaceHandEditType
 
-# PoseGen's README presets for KV sharing by framing of the reference: (first steps, last blocks) of 25 / 40
-FRAMING = {"close-up": (1, 6), "half-body": (2, 6), "full-body": (4, 8), "distant view": (4, 10), "custom": None,
-           "off": (0, 0)}
+SegmentLayoutType = io.Custom("POSEGEN_SEGMENT_LAYOUT")
+KVSharingType = io.Custom("POSEGEN_KV_SHARING")
+PoseCrafterOptionsType = io.Custom("POSEGEN_POSECRAFTER_OPTIONS")
+
+# core names of KVSharing -> the KV Sharing node's inputs (errors from the node and from the run that reads it)
+KV_SHARING_INPUTS = {"shared_steps": "kv_steps", "shared_blocks": "kv_blocks", "poses": "pose_keypoint"}
+
+SAMPLER_TOOLTIP = ("KSamplerSelect euler is PoseGen's sampler. Face/Hand Edit Sampler (PoseCrafter) edits every "
+                   "base segment, planned on its own poses; any other SAMPLER is used for every segment and "
+                   "transition.")
+LAYOUT_TOOLTIP = "PoseGen Segment Layout. Unconnected: PoseGen's segments of 81 frames, overlaps 21 and 20."
 
 
 class PoseGenTextEncode(io.ComfyNode):
@@ -32,8 +49,8 @@ class PoseGenTextEncode(io.ComfyNode):
             display_name="PoseGen Text Encode",
             category="PoseGen",
             description="Encodes the prompt like CLIP Text Encode and remembers where the subject word (woman, girl, "
-            "man or boy, as PoseGen looks for) sits in the tokens: the Segment Sampler's 'attention' foreground "
-            "masks follow that word's cross-attention.",
+            "man or boy, as PoseGen looks for) sits in the tokens: the 'attention' foreground masks of KV sharing "
+            "follow that word's cross-attention.",
             inputs=[
                 io.Clip.Input("clip", tooltip="umT5-XXL (CLIPLoader, type wan)."),
                 io.String.Input("text", multiline=True, tooltip="Describe the subject with one of the words woman, "
@@ -51,118 +68,218 @@ class PoseGenTextEncode(io.ComfyNode):
         return io.NodeOutput(conditioning, ui={"text": [f"subject '{word}' at token(s) {positions}"]})
 
 
-def _shared_inputs() -> list[io.Input]:
-    return [
-        io.Conditioning.Input("positive", tooltip="The prompt (PoseGen Text Encode for the 'attention' masks)."),
-        io.Conditioning.Input("negative", tooltip="Wan's default negative prompt, as PoseGen uses."),
-        io.Vae.Input("vae", tooltip="The Wan 2.1 VAE."),
-        io.ClipVisionOutput.Input("clip_vision_output", tooltip="PoseGen CLIP Vision Encode of the reference."),
-        io.Image.Input("reference_image", tooltip="One image of the subject."),
-    ]
+# --- option nodes -----------------------------------------------------------------------------------------------
 
 
-def _sampling_inputs() -> list[io.Input]:
+def _layout_inputs(optional: bool = False) -> list[io.Input]:
     return [
-        io.Int.Input("width", default=720, min=16, max=comfy_nodes.MAX_RESOLUTION, step=16, tooltip="PoseGen: 720."),
-        io.Int.Input("height", default=1280, min=16, max=comfy_nodes.MAX_RESOLUTION, step=16,
-                     tooltip="PoseGen: 1280."),
-        io.Int.Input("seed", default=42, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
-                     tooltip="The same noise starts every segment (PoseGen: 42)."),
-        io.Int.Input("steps", default=25, min=1, max=1000, tooltip="PoseGen: 25."),
-        io.Float.Input("cfg", default=5.0, min=0.0, max=100.0, step=0.1, tooltip="PoseGen: 5."),
-        io.Int.Input("segment_length", default=81, min=5, max=4097, step=4,
+        io.Int.Input("segment_length", default=81, min=5, max=4097, step=4, optional=optional,
                      tooltip="Frames per segment, 4k+1 (PoseGen: 81)."),
-        io.Int.Input("head_overlap", default=21, min=1, max=4097, step=4,
+        io.Int.Input("head_overlap", default=21, min=1, max=4097, step=4, optional=optional,
                      tooltip="Frames a transition takes from the segment before it, 4a+1 (PoseGen: 21)."),
-        io.Int.Input("tail_overlap", default=20, min=4, max=4096, step=4,
+        io.Int.Input("tail_overlap", default=20, min=4, max=4096, step=4, optional=optional,
                      tooltip="Frames a transition takes from the segment after it, 4b (PoseGen: 20)."),
     ]
 
 
-class PoseGenSegmentSampler(io.ComfyNode):
+class PoseGenSegmentLayout(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="PoseGenSegmentSampler",
+            node_id="PoseGenSegmentLayout",
+            display_name="PoseGen Segment Layout",
+            category="PoseGen/long video",
+            description="How a long video is cut: base segments of segment_length frames, and over every seam a "
+            "transition that keeps head_overlap frames of the segment before and tail_overlap of the one after "
+            "and generates the frames in between. For the Segment Sampler and Transition Blend; unconnected "
+            "there, PoseGen's 81 / 21 / 20.",
+            inputs=_layout_inputs(),
+            outputs=[SegmentLayoutType.Output(display_name="layout")],
+        )
+
+    @classmethod
+    def execute(cls, segment_length: int, head_overlap: int, tail_overlap: int) -> io.NodeOutput:
+        return io.NodeOutput(SegmentLayout(segment_length, head_overlap, tail_overlap))
+
+
+def _kv_inputs(optional: bool = False) -> list[io.Input]:
+    return [
+        io.Int.Input("anchor_segment", default=0, min=0, max=10_000, optional=optional,
+                     tooltip="Which base segment records the shared K/V (pick one with a calm background)."),
+        io.Combo.Input("framing", options=list(FRAMING), default="half-body", optional=optional,
+                       tooltip="PoseGen's KV-sharing presets by how the reference is framed (steps/blocks "
+                       "shared: close-up 1/6, half-body 2/6, full-body 4/8, distant 4/10); custom = kv_steps and "
+                       "kv_blocks; off = no sharing."),
+        io.Int.Input("kv_steps", default=2, min=0, max=1000, optional=optional,
+                     tooltip="framing custom only: the first steps that share."),
+        io.Int.Input("kv_blocks", default=6, min=0, max=1000, optional=optional,
+                     tooltip="framing custom only: the last blocks that share."),
+        io.Combo.Input("mask_mode", options=list(MASK_MODES), default="attention", optional=optional,
+                       tooltip="Which tokens keep their own attention: attention = PoseGen's subject-word maps + "
+                       "Otsu (needs PoseGen Text Encode); pose = around the driving skeletons (pose_keypoint); "
+                       "user = the masks input; none = every video token takes the anchor's."),
+    ]
+
+
+class PoseGenKVSharing(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="PoseGenKVSharing",
+            display_name="PoseGen KV Sharing",
+            category="PoseGen/long video",
+            description="Anchor KV sharing for the Segment Sampler, for a stable background: the anchor segment "
+            "records its self-attention K/V, every other base segment attends to them on its background tokens. "
+            "Unconnected, the Segment Sampler uses PoseGen's default: anchor 0, half-body, attention masks.",
+            inputs=[
+                *_kv_inputs(),
+                pose_input("pose_keypoint", "mask_mode pose only: the driving poses the pose frames were rendered "
+                           "from, one per pose frame.", optional=True),
+                io.Mask.Input("masks", optional=True, tooltip="mask_mode user only: subject masks, one per pose "
+                              "frame."),
+            ],
+            outputs=[KVSharingType.Output(display_name="kv_sharing")],
+        )
+
+    @classmethod
+    def execute(cls, anchor_segment: int, framing: str, kv_steps: int, kv_blocks: int, mask_mode: str,
+                pose_keypoint=None, masks=None) -> io.NodeOutput:
+        with inputs_named(KV_SHARING_INPUTS):
+            steps, blocks = framing_steps_blocks(framing, kv_steps, kv_blocks)
+            poses = read_poses(pose_keypoint) if pose_keypoint is not None and mask_mode == "pose" else None
+            return io.NodeOutput(KVSharing(anchor_segment=anchor_segment, shared_steps=steps, shared_blocks=blocks,
+                                           mask_mode=mask_mode, poses=poses,
+                                           masks=masks if mask_mode == "user" else None))
+
+
+class PoseGenPoseCrafterOptions(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="PoseGenPoseCrafterOptions",
+            display_name="PoseCrafter Options (long video)",
+            category="PoseGen/PoseCrafter",
+            description="PoseCrafter's techniques for the Segment Sampler's base segments: start them from "
+            "Reference Inversion's noise (the inverted reference) and put the reference's pose before their "
+            "poses (reference-pose insertion). The face/hand edit is a SAMPLER: Face/Hand Edit Sampler, into the "
+            "Segment Sampler's sampler input.",
+            inputs=[
+                io.Noise.Input("start_noise", optional=True,
+                               tooltip="Start every base segment from this noise (Reference Inversion's: the "
+                               "inverted reference) instead of the seed's."),
+                io.Sigmas.Input("start_sigmas", optional=True,
+                                tooltip="The base segments' schedule; Reference Inversion's noise brings its own "
+                                "(leave this unconnected, or give the same)."),
+                io.Image.Input("reference_pose_frame", optional=True,
+                               tooltip="Reference-pose insertion: the reference's pose, rendered like pose_frames, "
+                               "is put before every base segment's poses and its generated frame dropped."),
+            ],
+            outputs=[PoseCrafterOptionsType.Output(display_name="posecrafter")],
+        )
+
+    @classmethod
+    def execute(cls, start_noise=None, start_sigmas=None, reference_pose_frame=None) -> io.NodeOutput:
+        return io.NodeOutput(PoseCrafterOptions(start_noise=start_noise, start_sigmas=start_sigmas,
+                                                reference_pose_frame=reference_pose_frame))
+
+
+# --- the sampler and the blend ----------------------------------------------------------------------------------
+
+
+def _shared_inputs(optional: bool = False) -> list[io.Input]:
+    return [
+        io.Conditioning.Input("positive", optional=optional,
+                              tooltip="The prompt (PoseGen Text Encode for the 'attention' masks)."),
+        io.Conditioning.Input("negative", optional=optional, tooltip="Wan's default negative prompt, as PoseGen uses."),
+        io.Vae.Input("vae", optional=optional, tooltip="The Wan 2.1 VAE."),
+        io.ClipVisionOutput.Input("clip_vision_output", optional=optional,
+                                  tooltip="PoseGen CLIP Vision Encode of the reference."),
+        io.Image.Input("reference_image", optional=optional, tooltip="One image of the subject."),
+    ]
+
+
+def _sampling_inputs(optional: bool = False) -> list[io.Input]:
+    return [
+        io.Int.Input("width", default=720, min=16, max=comfy_nodes.MAX_RESOLUTION, step=16, optional=optional,
+                     tooltip="PoseGen: 720."),
+        io.Int.Input("height", default=1280, min=16, max=comfy_nodes.MAX_RESOLUTION, step=16, optional=optional,
+                     tooltip="PoseGen: 1280."),
+        io.Int.Input("seed", default=42, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                     optional=optional, tooltip="The same noise starts every segment (PoseGen: 42)."),
+        io.Int.Input("steps", default=25, min=1, max=1000, optional=optional, tooltip="PoseGen: 25."),
+        io.Float.Input("cfg", default=5.0, min=0.0, max=100.0, step=0.1, optional=optional, tooltip="PoseGen: 5."),
+    ]
+
+
+def _progress(bar: comfy.utils.ProgressBar):
+    return lambda done, total, preview: bar.update_absolute(done, total, preview)
+
+
+class PoseGenLongVideoSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="PoseGenLongVideoSampler",
             display_name="PoseGen Segment Sampler (long video)",
             category="PoseGen",
             description="A video of any length in one run, as PoseGen makes it: non-overlapping base segments (the "
             "anchor segment records its self-attention K/V, the others share them on background tokens for a "
             "stable background), then a transition over every seam generated by the cond model with the "
-            "neighbours' frames as keyframes, then a linear cross-fade; trimmed to the pose frames' length. All "
-            "in memory; the plan is printed before sampling. One progress bar over all segments and steps.",
+            "neighbours' frames as keyframes, then a linear cross-fade; trimmed to the pose frames' length. The "
+            "options are nodes of their own (Segment Layout, KV Sharing, PoseCrafter Options); unconnected, "
+            "PoseGen's defaults. All in memory; the plan is printed before sampling. One progress bar over all "
+            "segments and steps.",
             inputs=[
                 io.Model.Input("base_model", tooltip="Load PoseGen Model, variant base (720p-81f-base)."),
                 io.Model.Input("cond_model", tooltip="Load PoseGen Model, variant cond (720p-81f-cond)."),
                 *_shared_inputs(),
                 io.Image.Input("pose_frames", tooltip="The whole driving pose video, rendered on the reference's "
                                "canvas (e.g. Render Poses, style posegen)."),
+                io.Sampler.Input("sampler", tooltip=SAMPLER_TOOLTIP),
                 *_sampling_inputs(),
-                io.Int.Input("anchor_segment", default=0, min=0, max=10_000,
-                             tooltip="Which base segment records the shared K/V (pick one with a calm background)."),
-                io.Combo.Input("framing", options=list(FRAMING), default="half-body",
-                               tooltip="PoseGen's KV-sharing presets by how the reference is framed (steps/blocks "
-                               "shared: close-up 1/6, half-body 2/6, full-body 4/8, distant 4/10); off = no sharing."),
-                io.Int.Input("kv_steps", default=2, min=0, max=1000, tooltip="custom framing: first steps shared."),
-                io.Int.Input("kv_blocks", default=6, min=0, max=1000, tooltip="custom framing: last blocks shared."),
-                io.Combo.Input("mask_mode", options=list(MASK_MODES), default="attention",
-                               tooltip="Which tokens keep their own attention: attention = PoseGen's subject-word "
-                               "maps + Otsu; pose = around the driving skeletons; user = the masks input; none = "
-                               "every video token takes the anchor's."),
                 io.Image.Input("hand_frames", optional=True, tooltip="Hand surface-normal frames, one per pose frame."),
-                pose_input("pose_keypoint", "The driving poses (for mask_mode pose).", optional=True),
-                io.Mask.Input("masks", optional=True, tooltip="Subject masks, one per pose frame (mask_mode user)."),
                 io.Combo.Input("missing_hands", options=list(MISSING_HANDS), default="black frames", optional=True,
                                tooltip="Without hand_frames: black frames (PoseGen's no-hand input) or skip."),
-                io.Noise.Input("start_noise", optional=True,
-                               tooltip="PoseCrafter: start every base segment from Reference Inversion's noise (the "
-                               "inverted reference) instead of the seed's."),
-                io.Sigmas.Input("start_sigmas", optional=True,
-                                tooltip="The base segments' schedule; Reference Inversion's noise brings its own."),
-                io.Image.Input("reference_pose_frame", optional=True,
-                               tooltip="PoseCrafter's reference-pose insertion: the reference's pose, rendered like "
-                               "pose_frames, is put before every base segment's poses and its frame dropped."),
-                FaceHandEditType.Input("face_hand_edit", optional=True,
-                                       tooltip="PoseCrafter's face/hand edit (needs pose_keypoint), planned for every "
-                                       "base segment."),
+                SegmentLayoutType.Input("layout", optional=True, tooltip=LAYOUT_TOOLTIP),
+                KVSharingType.Input("kv_sharing", optional=True,
+                                    tooltip="PoseGen KV Sharing. Unconnected: PoseGen's default, anchor segment 0, "
+                                    "half-body (first 2 steps, last 6 blocks), attention masks (needs the prompt "
+                                    "from PoseGen Text Encode)."),
+                PoseCrafterOptionsType.Input("posecrafter", optional=True,
+                                             tooltip="PoseCrafter Options: inverted-reference start, reference-pose "
+                                             "insertion. Unconnected: none."),
             ],
             outputs=[io.Image.Output(display_name="images"), io.String.Output(display_name="report")],
         )
 
     @classmethod
     def execute(cls, base_model, cond_model, positive, negative, vae, clip_vision_output, reference_image,
-                pose_frames, width: int, height: int, seed: int, steps: int, cfg: float, segment_length: int,
-                head_overlap: int, tail_overlap: int, anchor_segment: int, framing: str, kv_steps: int,
-                kv_blocks: int, mask_mode: str, hand_frames=None, pose_keypoint=None, masks=None,
-                missing_hands: str = "black frames", start_noise=None, start_sigmas=None,
-                reference_pose_frame=None, face_hand_edit=None) -> io.NodeOutput:
-        kv = FRAMING.get(framing) or (kv_steps, kv_blocks)
+                pose_frames, sampler, width: int, height: int, seed: int, steps: int, cfg: float, hand_frames=None,
+                missing_hands: str = "black frames", layout: SegmentLayout | None = None,
+                kv_sharing: KVSharing | None = None, posecrafter: PoseCrafterOptions | None = None) -> io.NodeOutput:
         settings = LongVideoSettings(
-            width=width, height=height, segment_length=segment_length, head_overlap=head_overlap,
-            tail_overlap=tail_overlap, anchor=anchor_segment, steps=steps, cfg=cfg, seed=seed, kv_steps=kv[0],
-            kv_blocks=kv[1], mask_mode=mask_mode, black_hands_when_missing=MISSING_HANDS.get(missing_hands, True),
-            insert_reference_pose=reference_pose_frame is not None)
-        inputs = LongVideoInputs(
-            positive, negative, vae, clip_vision_output, reference_image, pose_frames, hand_frames,
-            poses=read_poses(pose_keypoint) if pose_keypoint is not None else None, masks=masks,
-            reference_pose_frame=reference_pose_frame, face_hand_edit=face_hand_edit,
-            base_start=base_start(start_noise, start_sigmas, settings))
-        bar = comfy.utils.ProgressBar(1)
-        result = generate_long_video(base_model, cond_model, inputs, settings,
-                                     progress=lambda done, total, preview: bar.update_absolute(done, total, preview))
+            width=width, height=height, steps=steps, cfg=cfg, seed=seed,
+            black_hands_when_missing=MISSING_HANDS.get(missing_hands, True), layout=layout or SegmentLayout(),
+            kv_sharing=kv_sharing or KVSharing(), posecrafter=posecrafter or PoseCrafterOptions())
+        inputs = LongVideoInputs(positive, negative, vae, clip_vision_output, reference_image, pose_frames,
+                                 hand_frames)
+        with inputs_named(KV_SHARING_INPUTS):
+            result = generate_long_video(base_model, cond_model, inputs, settings, sampler,
+                                         progress=_progress(comfy.utils.ProgressBar(1)))
         return io.NodeOutput(result.frames, result.report, ui={"text": [result.report]})
 
 
-class PoseGenTransitionBlend(io.ComfyNode):
+class PoseGenLongVideoTransitionBlend(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="PoseGenTransitionBlend",
+            node_id="PoseGenLongVideoTransitionBlend",
             display_name="PoseGen Transition Blend",
             category="PoseGen",
             description="Joins two frame batches the way PoseGen joins segments: the cond model regenerates the seam "
             "with the last head_overlap frames of the first batch and the first tail_overlap frames of the second "
-            "as keyframes and the window's poses in between, then everything is cross-faded linearly.",
+            "as keyframes and the window's poses in between, then everything is cross-faded linearly. The layout "
+            "comes from PoseGen Segment Layout (unconnected: 81 / 21 / 20).",
             inputs=[
                 io.Model.Input("cond_model", tooltip="Load PoseGen Model, variant cond."),
                 *_shared_inputs(),
@@ -171,22 +288,139 @@ class PoseGenTransitionBlend(io.ComfyNode):
                 io.Image.Input("pose_frames", tooltip="Poses of the transition window: segment_length frames whose "
                                "first head_overlap match frames_before's end and last tail_overlap frames_after's "
                                "start."),
+                io.Sampler.Input("sampler", tooltip="KSamplerSelect euler is PoseGen's sampler."),
                 *_sampling_inputs(),
                 io.Image.Input("hand_frames", optional=True, tooltip="Hand normals of the window."),
+                SegmentLayoutType.Input("layout", optional=True, tooltip=LAYOUT_TOOLTIP),
             ],
             outputs=[io.Image.Output(display_name="images")],
         )
 
     @classmethod
     def execute(cls, cond_model, positive, negative, vae, clip_vision_output, reference_image, frames_before,
-                frames_after, pose_frames, width: int, height: int, seed: int, steps: int, cfg: float,
-                segment_length: int, head_overlap: int, tail_overlap: int, hand_frames=None) -> io.NodeOutput:
-        settings = LongVideoSettings(width=width, height=height, segment_length=segment_length,
-                                     head_overlap=head_overlap, tail_overlap=tail_overlap, steps=steps, cfg=cfg,
-                                     seed=seed, kv_steps=0, kv_blocks=0)
+                frames_after, pose_frames, sampler, width: int, height: int, seed: int, steps: int, cfg: float,
+                hand_frames=None, layout: SegmentLayout | None = None) -> io.NodeOutput:
+        settings = LongVideoSettings(width=width, height=height, steps=steps, cfg=cfg, seed=seed,
+                                     layout=layout or SegmentLayout())
         inputs = LongVideoInputs(positive, negative, vae, clip_vision_output, reference_image, pose_frames,
                                  hand_frames)
-        bar = comfy.utils.ProgressBar(steps)
-        frames = transition_between(cond_model, inputs, settings, frames_before, frames_after,
-                                    progress=lambda done, total, preview: bar.update_absolute(done, total, preview))
+        frames = transition_between(cond_model, inputs, settings, frames_before, frames_after, sampler,
+                                    progress=_progress(comfy.utils.ProgressBar(steps)))
         return io.NodeOutput(frames)
+
+
+# --- the nodes they replace -------------------------------------------------------------------------------------
+
+SAMPLER_MOVES = (
+    (("segment_length", "head_overlap", "tail_overlap"), "PoseGen Segment Layout, into 'layout'"),
+    (("anchor_segment", "framing", "kv_steps", "kv_blocks", "mask_mode", "masks", "pose_keypoint"),
+     "PoseGen KV Sharing, into 'kv_sharing' (pose_keypoint only for mask_mode pose)"),
+    (("start_noise", "start_sigmas", "reference_pose_frame"), "PoseCrafter Options (long video), into 'posecrafter'"),
+    (("face_hand_edit",), "Face/Hand Edit Sampler with the driving poses as target_poses, into 'sampler'"),
+)
+BLEND_MOVES = (SAMPLER_MOVES[0],)
+
+
+def replaced_message(old_id: str, new_id: str, new_name: str, moves, given: dict) -> PoseGenInputError:
+    """The error of a replaced node: which new node takes which old input. It names the first moved input the old
+    graph set (ComfyUI shows the message on the old node)."""
+    moved = [name for names, _ in moves for name in names]
+    first = next((name for name in moved if given.get(name) is not None), moved[0])
+    where = "; ".join(f"{', '.join(names)} -> {node}" for names, node in moves)
+    return PoseGenInputError(
+        first, f"{old_id} was replaced by {new_id} ({new_name}), whose options are nodes of their own: {where}; "
+        "the Euler it always used -> KSamplerSelect euler, into 'sampler'. Its other inputs keep their names.",
+        f"{new_id} wired with those nodes (docs/long-video.md)")
+
+
+def _all_optional(inputs: list[io.Input]) -> list[io.Input]:
+    """The old inputs, all optional and lazy: an old graph still loads and validates, and nothing it links to is
+    computed before the node says what replaced it."""
+    for item in inputs:
+        item.optional, item.lazy = True, True
+    return inputs
+
+
+class PoseGenSegmentSampler(io.ComfyNode):
+    """Replaced by PoseGenLongVideoSampler and its option nodes; kept so old graphs say what to do."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="PoseGenSegmentSampler",
+            display_name="PoseGen Segment Sampler (replaced)",
+            category="PoseGen",
+            is_deprecated=True,
+            description="The old Segment Sampler with 29 inputs. Replaced by PoseGen Segment Sampler (long video) "
+            "with PoseGen Segment Layout, PoseGen KV Sharing, PoseCrafter Options and a SAMPLER; running this node "
+            "says which new node takes which input.",
+            inputs=_all_optional([
+                io.Model.Input("base_model", tooltip="Now on PoseGen Segment Sampler (long video)."),
+                io.Model.Input("cond_model", tooltip="Now on PoseGen Segment Sampler (long video)."),
+                *_shared_inputs(),
+                io.Image.Input("pose_frames", tooltip="Now on PoseGen Segment Sampler (long video)."),
+                *_sampling_inputs(),
+                *_layout_inputs(),
+                *_kv_inputs(),
+                io.Image.Input("hand_frames", tooltip="Now on PoseGen Segment Sampler (long video)."),
+                pose_input("pose_keypoint", "Now on PoseGen KV Sharing (mask_mode pose) and Face/Hand Edit Sampler "
+                           "(target_poses)."),
+                io.Mask.Input("masks", tooltip="Now on PoseGen KV Sharing (mask_mode user)."),
+                io.Combo.Input("missing_hands", options=list(MISSING_HANDS), default="black frames",
+                               tooltip="Now on PoseGen Segment Sampler (long video)."),
+                io.Noise.Input("start_noise", tooltip="Now on PoseCrafter Options (long video)."),
+                io.Sigmas.Input("start_sigmas", tooltip="Now on PoseCrafter Options (long video)."),
+                io.Image.Input("reference_pose_frame", tooltip="Now on PoseCrafter Options (long video)."),
+                FaceHandEditType.Input("face_hand_edit", tooltip="Now on Face/Hand Edit Sampler, whose SAMPLER goes "
+                                       "into the new sampler's sampler input."),
+            ]),
+            outputs=[io.Image.Output(display_name="images"), io.String.Output(display_name="report")],
+        )
+
+    @classmethod
+    def execute(cls, **given) -> io.NodeOutput:
+        raise replaced_message("PoseGenSegmentSampler", "PoseGenLongVideoSampler",
+                               "PoseGen Segment Sampler (long video)", SAMPLER_MOVES, given)
+
+
+class PoseGenTransitionBlend(io.ComfyNode):
+    """Replaced by PoseGenLongVideoTransitionBlend with PoseGen Segment Layout; kept so old graphs say what to do."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="PoseGenTransitionBlend",
+            display_name="PoseGen Transition Blend (replaced)",
+            category="PoseGen",
+            is_deprecated=True,
+            description="The old Transition Blend. Replaced by PoseGen Transition Blend with PoseGen Segment Layout "
+            "and a SAMPLER; running this node says which new node takes which input.",
+            inputs=_all_optional([
+                io.Model.Input("cond_model", tooltip="Now on PoseGen Transition Blend."),
+                *_shared_inputs(),
+                io.Image.Input("frames_before", tooltip="Now on PoseGen Transition Blend."),
+                io.Image.Input("frames_after", tooltip="Now on PoseGen Transition Blend."),
+                io.Image.Input("pose_frames", tooltip="Now on PoseGen Transition Blend."),
+                *_sampling_inputs(),
+                *_layout_inputs(),
+                io.Image.Input("hand_frames", tooltip="Now on PoseGen Transition Blend."),
+            ]),
+            outputs=[io.Image.Output(display_name="images")],
+        )
+
+    @classmethod
+    def execute(cls, **given) -> io.NodeOutput:
+        raise replaced_message("PoseGenTransitionBlend", "PoseGenLongVideoTransitionBlend",
+                               "PoseGen Transition Blend", BLEND_MOVES, given)
+
+
+NODES: list[type[io.ComfyNode]] = [
+    PoseGenTextEncode,
+    PoseGenSegmentLayout,
+    PoseGenKVSharing,
+    PoseGenPoseCrafterOptions,
+    PoseGenLongVideoSampler,
+    PoseGenLongVideoTransitionBlend,
+    PoseGenSegmentSampler,
+    PoseGenTransitionBlend,
+]

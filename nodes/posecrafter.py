@@ -1,7 +1,7 @@
 """PoseCrafter's inference techniques as nodes: Reference Inversion, Latent Face/Hand Edit and its sampler.
 
-Reference-pose insertion lives in the pose nodes (Insert Reference Pose / Drop Inserted Frames) and in the Segment
-Sampler (its reference_pose_frame input).
+Reference-pose insertion lives in the pose nodes (Insert Reference Pose / Drop Inserted Frames) and in PoseCrafter
+Options (long video), with the inverted start; the edit sampler also plugs into the Segment Sampler's SAMPLER.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from comfy_api.v0_0_2 import io
 
 from ..posegen_core.errors import PoseGenInputError
-from ..posegen_core.posecrafter.edit_sampler import editing_euler
+from ..posegen_core.posecrafter.edit_sampler import FaceHandEditSampler
 from ..posegen_core.posecrafter.face_hand import FaceHandEdit
 from ..posegen_core.posecrafter.inversion import METHODS, invert_to_noise
 from ..posegen_core.posecrafter.latent_edit import PART_NAMES
@@ -25,7 +25,7 @@ from .pose_common import pose_input, read_poses
 
 log = logging.getLogger("posegen")
 
-# the edit travels from the edit node to the Segment Sampler or the edit sampler
+# the edit travels from the edit node to the edit sampler
 FaceHandEditType = io.Custom("POSEGEN_FACE_HAND_EDIT")
 
 
@@ -122,8 +122,8 @@ class PoseGenLatentFaceHandEdit(io.ComfyNode):
             category="PoseGen/PoseCrafter",
             description="PoseCrafter's face and hand editing: for every target frame, the least-squares affine from "
             "the reference's face / hand landmarks to the target's warps the inverted reference in the latent, "
-            "and the target's face / hand boxes are pasted from it, at the chosen step. Connect to the Segment "
-            "Sampler (planned per segment) or to Face/Hand Edit Sampler (one segment).",
+            "and the target's face / hand boxes are pasted from it, at the chosen step. Connect to Face/Hand Edit "
+            "Sampler.",
             inputs=_edit_inputs(),
             outputs=[FaceHandEditType.Output(display_name="face_hand_edit")],
         )
@@ -145,12 +145,14 @@ class PoseGenFaceHandEditSampler(io.ComfyNode):
             display_name="Face/Hand Edit Sampler (PoseCrafter)",
             category="PoseGen/PoseCrafter",
             description="ComfyUI's Euler sampler with the face/hand edit applied to the latent before its step, for "
-            "SamplerCustomAdvanced with Reference Inversion's noise and sigmas. The edit is planned when sampling "
-            "starts, on the latent's own size; the plan is logged.",
+            "SamplerCustomAdvanced with Reference Inversion's noise and sigmas (one segment), or for the Segment "
+            "Sampler, which plans it for every base segment on that segment's poses. The edit is planned when "
+            "sampling starts, on the latent's own size; the plan is logged (and in the Segment Sampler's report).",
             inputs=[
                 FaceHandEditType.Input("face_hand_edit", tooltip="From Latent Face/Hand Edit."),
                 pose_input("target_poses", "The poses of the segment, one per video frame (with an inserted "
-                           "reference pose if the pose frames have one)."),
+                           "reference pose if the pose frames have one); for the Segment Sampler, the whole driving "
+                           "poses, one per pose frame."),
             ],
             outputs=[io.Sampler.Output(display_name="sampler")],
         )
@@ -158,5 +160,5 @@ class PoseGenFaceHandEditSampler(io.ComfyNode):
     @classmethod
     def execute(cls, face_hand_edit: FaceHandEdit, target_poses) -> io.NodeOutput:
         targets = read_poses(target_poses, "target_poses")
-        editor = face_hand_edit.editor_for(targets, on_plan=lambda plan: log.info("PoseGen: %s", plan.summary()))
-        return io.NodeOutput(editing_euler(editor, face_hand_edit.at_step))
+        return io.NodeOutput(FaceHandEditSampler(face_hand_edit, targets,
+                                                 on_plan=lambda plan: log.info("PoseGen: %s", plan.summary())))

@@ -16,6 +16,7 @@ from typing import Literal
 
 import torch
 
+from ..errors import PoseGenInputError
 from ..wan.steps import step_index
 from .masks import ForegroundMaskTracker, normalized_keyword_map
 
@@ -35,13 +36,14 @@ class KVShareSettings:
 
     def __post_init__(self) -> None:
         if self.mask_mode not in MASK_MODES:
-            raise ValueError(f"mask_mode: '{self.mask_mode}' is unknown; use one of {MASK_MODES}")
+            raise PoseGenInputError("mask_mode", f"'{self.mask_mode}' is unknown.", f"one of {', '.join(MASK_MODES)}")
         if self.mask_mode == "attention":
             if not self.token_indices:
-                raise ValueError("token_indices: attention masks need the subject word's token position")
+                raise PoseGenInputError("token_indices", "attention masks need the subject word's token position.")
             if 0 in self.blocks:
                 # the current run's map averages earlier blocks only: block 0 has none (PoseGen crashes there)
-                raise ValueError("kv_blocks: block 0 cannot share when masks come from cross-attention")
+                raise PoseGenInputError("blocks", "block 0 cannot share when masks come from cross-attention.",
+                                        "blocks from 1 on, or masks that do not come from attention")
 
     def map_blocks(self) -> range:
         return range(self.max_block_idx + 1)

@@ -20,19 +20,23 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import torch
 
+from ..errors import PoseGenInputError
 from ..posegen.conditioning import TEMPORAL_STRIDE, latent_frames, mask_channels
 
 ChunkKind = Literal["base", "transition"]
 FramesT = TypeVar("FramesT", torch.Tensor, np.ndarray)
 
 
-class PlanError(ValueError):
-    """An argument of :func:`plan_segments` is unusable; the message starts with the argument's name."""
+class PlanError(PoseGenInputError):
+    """An argument of :func:`plan_segments` is unusable: ``input_name`` is the argument's name (``pose_frames`` for
+    ``num_frames``), the message starts with it."""
 
     def __init__(self, argument: str, problem: str) -> None:
-        super().__init__(f"{argument}: {problem}")
-        self.argument = argument
-        self.problem = problem
+        super().__init__(argument, problem)
+
+    @property
+    def argument(self) -> str:
+        return self.input_name
 
 
 @dataclass(frozen=True)
@@ -149,20 +153,10 @@ def chunk_start(index: int, segment_length: int, head_overlap: int, tail_overlap
     return segment_length * index - (index + 1) // 2 * head_overlap - index // 2 * tail_overlap
 
 
-def plan_segments(
-    num_frames: int,
-    segment_length: int = 81,
-    head_overlap: int = 21,
-    tail_overlap: int = 20,
-    temporal_stride: int = TEMPORAL_STRIDE,
-    anchor: int = 0,
-    pad: bool = True,
-) -> SegmentPlan:
-    """PoseGen's chunk layout for a driving video of ``num_frames`` frames (spec §4.1).
-
-    ``anchor`` counts base chunks only (0 = the first base chunk). ``pad=True`` adds a last, mirror-padded base
-    chunk so every driving frame is generated; ``pad=False`` drops the frames past the last whole period.
-    """
+def check_layout(segment_length: int, head_overlap: int, tail_overlap: int,
+                 temporal_stride: int = TEMPORAL_STRIDE) -> tuple[int, int, int, int]:
+    """The layout's own rules, before any driving video is known (spec §4.1, §3.8): ``(S, H0, T0, stride)`` as
+    ints, or a :class:`PlanError` naming the argument."""
     stride = _int_arg("temporal_stride", temporal_stride)
     if stride < 1:
         raise PlanError("temporal_stride", f"{stride}; expected a positive integer (4 for the Wan 2.1 VAE)")
@@ -184,6 +178,24 @@ def plan_segments(
     if s - h0 - t0 < 1:
         raise PlanError("segment_length", f"{s} frames leave no frames for a transition to generate between its "
                         f"head_overlap ({h0}) and tail_overlap ({t0}); expected segment_length > {h0 + t0}")
+    return s, h0, t0, stride
+
+
+def plan_segments(
+    num_frames: int,
+    segment_length: int = 81,
+    head_overlap: int = 21,
+    tail_overlap: int = 20,
+    temporal_stride: int = TEMPORAL_STRIDE,
+    anchor: int = 0,
+    pad: bool = True,
+) -> SegmentPlan:
+    """PoseGen's chunk layout for a driving video of ``num_frames`` frames (spec §4.1).
+
+    ``anchor`` counts base chunks only (0 = the first base chunk). ``pad=True`` adds a last, mirror-padded base
+    chunk so every driving frame is generated; ``pad=False`` drops the frames past the last whole period.
+    """
+    s, h0, t0, stride = check_layout(segment_length, head_overlap, tail_overlap, temporal_stride)
     length = _int_arg("pose_frames", num_frames)
     if length < 1:
         raise PlanError("pose_frames", f"no frames ({length}); expected at least one segment ({s} frames)")

@@ -20,6 +20,7 @@ from .conftest import DRIVING_FRAMES
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY = REPO_ROOT / "tests" / "workflows" / "posegen_posecrafter_long_video_tiny.api.json"
 SAMPLER, INVERSION, EDIT, REF_CONDITIONING, SCHEDULE = "15", "23", "24", "21", "22"
+OPTIONS, EDIT_SAMPLER = "28", "29"  # PoseCrafter Options (long video), Face/Hand Edit Sampler
 SEGMENT = 17
 
 
@@ -65,9 +66,10 @@ def test_long_video_with_all_three_techniques(comfy_server, prompt):
         assert "area touched per frame" in plan
 
     plain = copy.deepcopy(prompt)
-    for name in ("start_noise", "reference_pose_frame", "face_hand_edit"):
-        del plain[SAMPLER]["inputs"][name]
-    for node in (INVERSION, EDIT):
+    del plain[SAMPLER]["inputs"]["posecrafter"]
+    plain["25"] = {"class_type": "KSamplerSelect", "inputs": {"sampler_name": "euler"}}
+    plain[SAMPLER]["inputs"]["sampler"] = ["25", 0]
+    for node in (INVERSION, EDIT, OPTIONS, EDIT_SAMPLER):
         del plain[node]
     baseline = _frames(comfy_server.run_ok(_save_frames(plain, [SAMPLER, 0], "plain")))
     assert baseline.shape == frames.shape
@@ -107,7 +109,8 @@ def test_inverted_reference_samples_back_to_the_reference_with_core_nodes(comfy_
 
 def _single_segment(prompt: dict, edit: bool) -> dict:
     """One 17-frame segment in SamplerCustomAdvanced from the inverted reference, with or without the edit."""
-    prompt = {k: v for k, v in copy.deepcopy(prompt).items() if k not in (SAMPLER, "16", "17")}
+    prompt = {k: v for k, v in copy.deepcopy(prompt).items()
+              if k not in (SAMPLER, "16", "17", "26", "27", OPTIONS, EDIT_SAMPLER)}
     prompt["40"] = {"class_type": "PoseGenPoseSequence", "inputs": {
         "pose_keypoint": ["13", 0], "person": "largest", "person_index": 0, "start": 0, "end": SEGMENT,
         "source_fps": 0.0, "target_fps": 0.0, "smoothing": "off", "length": 0, "pad_mode": "mirror",
@@ -140,9 +143,11 @@ def test_face_hand_edit_sampler_in_sampler_custom_advanced(comfy_server, prompt)
 
 
 BAD = {  # case -> (node type, input named first, fragment)
-    "schedule mismatch": ("PoseGenSegmentSampler", "start_sigmas", "the noise was inverted over 4 steps"),
-    "edit without driving poses": ("PoseGenSegmentSampler", "pose_keypoint", "needs the driving poses"),
-    "edit after the last step": ("PoseGenSegmentSampler", "face_hand_edit", "edits at step 4 of a 4-step"),
+    "schedule mismatch": ("PoseGenPoseCrafterOptions", "start_sigmas", "the noise was inverted over 4 steps"),
+    "target poses shorter than the video": ("PoseGenLongVideoSampler", "target_poses", "shows driving frame"),
+    "edit without the inverted reference": ("PoseGenLongVideoSampler", "face_hand_edit",
+                                            "there is no reference in the latent to move"),
+    "edit after the last step": ("PoseGenLongVideoSampler", "face_hand_edit", "edits at step 4 of a 4-step"),
     "inversion schedule ascending": ("PoseGenReferenceInversion", "sigmas", "strictly descending"),
     "no parts": ("PoseGenLatentFaceHandEdit", "parts", "none selected"),
 }
@@ -151,13 +156,18 @@ BAD = {  # case -> (node type, input named first, fragment)
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_posecrafter_inputs(comfy_server, prompt, case):
     prompt = copy.deepcopy(prompt)
-    sampler = prompt[SAMPLER]["inputs"]
+    options = prompt[OPTIONS]["inputs"]
     if case == "schedule mismatch":
         prompt["91"] = {"class_type": "PoseGenScheduler", "inputs": {"steps": 6, "shift": 5.0, "denoise": 1.0}}
-        sampler["start_sigmas"] = ["91", 0]
-    elif case == "edit without driving poses":
-        del sampler["pose_keypoint"]
-        sampler["mask_mode"] = "none"
+        options["start_sigmas"] = ["91", 0]
+    elif case == "target poses shorter than the video":
+        prompt["93"] = {"class_type": "PoseGenPoseSequence", "inputs": {
+            "pose_keypoint": ["13", 0], "person": "largest", "person_index": 0, "start": 0, "end": 20,
+            "source_fps": 0.0, "target_fps": 0.0, "smoothing": "off", "length": 0, "pad_mode": "mirror",
+            "keyframes": "", "keyframe_every": 0}}
+        prompt[EDIT_SAMPLER]["inputs"]["target_poses"] = ["93", 0]
+    elif case == "edit without the inverted reference":
+        del options["start_noise"]
     elif case == "edit after the last step":
         prompt[EDIT]["inputs"]["at_step"] = 4
     elif case == "inversion schedule ascending":

@@ -219,6 +219,34 @@ TINY_TWINS = {
 }
 
 
+REPLACED = REPO_ROOT / "tests" / "workflows" / "replaced"  # shipped graphs as saved before the option nodes
+
+
+def test_graphs_saved_before_the_option_nodes_still_load(object_info: dict[str, Any]) -> None:
+    """The replaced Segment Sampler keeps its old inputs in their old order (all optional), so an old UI graph
+    loads with its widget values in place and converts to the prompt it was saved as; running it then says what
+    replaced what (tests/integration/test_long_video.py)."""
+    ui = load(REPLACED / "posegen_posecrafter_long_video.json")
+    assert {n["type"] for n in ui["nodes"]} >= {"PoseGenSegmentSampler"}
+    check_ui_workflow(ui, object_info)
+    assert ui_to_api(ui, object_info) == load(REPLACED / "posegen_posecrafter_long_video.api.json")
+    assert object_info["PoseGenSegmentSampler"]["deprecated"] and object_info["PoseGenTransitionBlend"]["deprecated"]
+
+
+def test_long_video_workflows_compose_the_sampler_from_option_nodes() -> None:
+    for name, sampler in (("posegen_long_video", "KSamplerSelect"),
+                          ("posegen_posecrafter_long_video", "PoseGenFaceHandEditSampler")):
+        prompt = load(REPO_ROOT / "workflows" / f"{name}.api.json")
+        inputs = prompt["15"]["inputs"]
+        assert prompt["15"]["class_type"] == "PoseGenLongVideoSampler"
+        assert prompt[inputs["sampler"][0]]["class_type"] == sampler
+        assert prompt[inputs["layout"][0]]["inputs"] == {"segment_length": 81, "head_overlap": 21, "tail_overlap": 20}
+        kv = prompt[inputs["kv_sharing"][0]]["inputs"]
+        assert (kv["anchor_segment"], kv["framing"], kv["mask_mode"]) == (0, "half-body", "attention")
+    assert "KSamplerSelect" not in {n["class_type"] for n in load(REPO_ROOT / "workflows" /
+                                                                    "posegen_posecrafter_long_video.api.json").values()}
+
+
 @pytest.mark.parametrize("twin", sorted(TINY_TWINS))
 def test_tiny_and_real_prompts_run_the_same_posegen_graph(object_info: dict[str, Any], twin: str) -> None:
     real_path, tiny_path, real_only_nodes, stand_ins, real_only_links = TINY_TWINS[twin]

@@ -4,6 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from posegen_core.errors import PoseGenInputError
 from posegen_core.longvideo.plan import (
     PlanError,
     SegmentPlan,
@@ -195,8 +196,11 @@ def test_invalid_arguments_name_themselves(kwargs, argument):
     with pytest.raises(PlanError) as info:
         plan_segments(**args)
     assert str(info.value).startswith(f"{argument}: ")
-    assert info.value.argument == argument
-    assert isinstance(info.value, ValueError)
+    assert info.value.argument == argument == info.value.input_name
+    assert isinstance(info.value, PoseGenInputError) and isinstance(info.value, ValueError)
+    renamed = info.value.renamed("layout_" + argument)  # errors are data: a node renames by attribute
+    assert isinstance(renamed, PlanError) and renamed.argument == "layout_" + argument
+    assert str(renamed) == f"layout_{argument}: {info.value.problem}"
 
 
 def test_anchor_range_is_reported_and_stored_as_chunk_index():

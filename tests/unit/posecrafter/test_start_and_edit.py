@@ -1,5 +1,5 @@
 """The pieces that hand PoseCrafter's results to ComfyUI's samplers: the inverted NOISE, the face/hand edit object
-and the editing Euler sampler."""
+and the editing Euler sampler, on its own and specialised per chunk of a long video."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from posegen_core.errors import PoseGenInputError
-from posegen_core.posecrafter.edit_sampler import editing_euler
+from posegen_core.posecrafter.edit_sampler import FaceHandEditSampler, editing_euler
 from posegen_core.posecrafter.face_hand import FaceHandEdit
 from posegen_core.posecrafter.latent_edit import num_pixel_frames
 from posegen_core.posecrafter.start_noise import InvertedNoise, check_schedule
@@ -149,3 +149,60 @@ def test_editing_euler_refuses_a_step_past_the_schedule():
     with pytest.raises(PoseGenInputError, match="^at_step: 4 in a schedule of 4 steps"):
         editing_euler(lambda s: s, 4).sampler_function(_denoiser, torch.zeros(1, 1, 1, 1, 1),
                                                         flow_match_sigmas(4, 5.0))
+
+
+# --- FaceHandEditSampler ----------------------------------------------------------------------------------------
+
+
+def test_face_hand_edit_sampler_alone_is_the_editing_euler_over_its_targets():
+    import comfy.samplers
+
+    reference = _face_sequence(1, 256, 256)
+    targets = _face_sequence(num_pixel_frames(3), 256, 256, offset=(16.0, 0.0))
+    edit = FaceHandEdit(reference, parts=("face",), feather=0.0)
+    plans, want_plans = [], []
+    sampler = FaceHandEditSampler(edit, targets, on_plan=plans.append)
+    assert isinstance(sampler, comfy.samplers.KSAMPLER)
+    x, sigmas = torch.randn(1, 16, 3, 16, 8), flow_match_sigmas(4, 5.0)
+    want = editing_euler(edit.editor_for(targets, on_plan=want_plans.append)).sampler_function(
+        _denoiser, x, sigmas, disable=True)
+    assert torch.equal(sampler.sampler_function(_denoiser, x, sigmas, disable=True), want)
+    assert [p.summary() for p in plans] == [p.summary() for p in want_plans]
+
+
+def test_face_hand_edit_sampler_per_chunk_plans_on_the_chunks_frames():
+    import comfy.samplers
+
+    reference = _face_sequence(1, 256, 256)
+    driving = _face_sequence(20, 256, 256, offset=(16.0, 0.0))
+    edit = FaceHandEdit(reference, parts=("face",), feather=0.0)
+    sampler, notes = FaceHandEditSampler(edit, driving), []
+    context = dict(label="base segment 1", steps=4, inverted_start=True, report=notes.append)
+    transition = sampler.for_chunk("transition", np.arange(9), **context)
+    assert transition.sampler_function is comfy.samplers.sampler_object("euler").sampler_function
+    # an inserted reference frame first (-1), then driving frames 10..17: frame 0 of the latent keeps its place
+    frames = np.concatenate([[-1], np.arange(10, 18)])
+    base = sampler.for_chunk("base", frames, **context)
+    x = torch.randn(1, 16, 3, 16, 8)
+    base.sampler_function(_denoiser, x, flow_match_sigmas(4, 5.0), disable=True)
+    (note,) = notes
+    assert note.startswith("face/hand edit, base segment 1: latent edit plan on a 3x16x8 latent grid")
+    on_canvas = edit.segment_targets(driving, frames)
+    np.testing.assert_array_equal(on_canvas.keypoints[0], reference.keypoints[0])
+    np.testing.assert_array_equal(on_canvas.keypoints[1:], driving.keypoints[10:18])
+
+
+@pytest.mark.parametrize("frames, context, message", [
+    (np.arange(9), dict(steps=2), "^face_hand_edit: edits at step 2 of a 2-step schedule"),
+    (np.arange(9), dict(inverted_start=False), "^face_hand_edit: there is no reference in the latent"),
+    (np.arange(15, 24), {}, "^target_poses: 20 poses, but base segment 1 shows driving frame 23"),
+])
+def test_face_hand_edit_sampler_checks_each_base_segment(frames, context, message):
+    edit = FaceHandEdit(_face_sequence(1, 256, 256), at_step=2)
+    sampler = FaceHandEditSampler(edit, _face_sequence(20, 256, 256))
+    with pytest.raises(PoseGenInputError, match=message):
+        sampler.for_chunk("base", frames, **{"label": "base segment 1", "steps": 4, "inverted_start": True,
+                                            "report": print, **context})
+    # an inserted reference pose and a later step need no inverted start
+    sampler.for_chunk("base", np.concatenate([[-1], np.arange(8)]), label="base segment 0", steps=4,
+                      inverted_start=False, report=print)

@@ -1,11 +1,12 @@
 """The long-video run on tiny real-architecture models, in process: frame count, keyframes of the transitions,
-the merge, KV sharing's effect, and clear errors."""
+the merge, KV sharing's effect, the SAMPLER (plain and per chunk), PoseCrafter, and clear errors."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import comfy.clip_vision
+import comfy.samplers
 import comfy.sd
 import comfy.utils
 import numpy as np
@@ -14,16 +15,11 @@ import torch
 
 from devtools.tiny_models import make_tiny_posegen, tiny_config, write_tiny_posegen, write_tiny_vae
 from posegen_core.errors import PoseGenInputError
-from posegen_core.longvideo.generate import (
-    BaseStart,
-    LongVideoInputs,
-    LongVideoSettings,
-    SeedNoise,
-    base_start,
-    generate_long_video,
-)
+from posegen_core.longvideo.options import KVSharing, LongVideoSettings, PoseCrafterOptions, SegmentLayout
 from posegen_core.longvideo.plan import base_pose_indices, plan_segments
+from posegen_core.longvideo.run import LongVideoInputs, generate_long_video, transition_between
 from posegen_core.longvideo.subject import SUBJECT_TOKENS_KEY
+from posegen_core.posecrafter.edit_sampler import FaceHandEditSampler
 from posegen_core.posecrafter.face_hand import FaceHandEdit
 from posegen_core.posecrafter.start_noise import InvertedNoise
 from posegen_core.posegen.comfy_model import load_model
@@ -33,6 +29,7 @@ from posegen_core.wan.schedule import flow_match_sigmas
 
 SIZE = dict(width=32, height=48)
 SEGMENTS = dict(segment_length=9, head_overlap=1, tail_overlap=4)  # smallest valid layout: 4 generated frames
+EULER = comfy.samplers.sampler_object("euler")  # what KSamplerSelect "euler" gives
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +64,16 @@ def _inputs(vae, frames: int, subject: bool = True) -> LongVideoInputs:
                            torch.rand(frames, 48, 32, 3, generator=g))
 
 
-def _settings(**changes) -> LongVideoSettings:
-    values = dict(**SIZE, **SEGMENTS, steps=2, kv_steps=1, kv_blocks=1, mask_mode="attention", max_block_idx=1)
-    values.update(changes)
-    return LongVideoSettings(**values)
+def _kv(**changes) -> KVSharing:
+    """KV sharing on the 2-block tiny model: the first step, the last block, masks from block 0..1."""
+    return KVSharing(**{"shared_steps": 1, "shared_blocks": 1, "mask_mode": "attention", "max_block_idx": 1,
+                        **changes})
+
+
+def _settings(kv: KVSharing | None = None, posecrafter: PoseCrafterOptions | None = None,
+              **changes) -> LongVideoSettings:
+    return LongVideoSettings(**{**SIZE, "steps": 2, "layout": SegmentLayout(**SEGMENTS), "kv_sharing": kv or _kv(),
+                                "posecrafter": posecrafter or PoseCrafterOptions(), **changes})
 
 
 def test_video_has_the_driving_length_and_transitions_get_their_keyframes(models):
@@ -78,7 +81,7 @@ def test_video_has_the_driving_length_and_transitions_get_their_keyframes(models
     spy = SpyVae(vae)
     frames = 23  # 5 chunks: base 0-8, transition 8-16, base 13-21, transition 20-28, base 26-34 (padded)
     calls = []
-    result = generate_long_video(base, cond, _inputs(spy, frames), _settings(),
+    result = generate_long_video(base, cond, _inputs(spy, frames), _settings(), EULER,
                                  progress=lambda done, total, _: calls.append((done, total)))
     assert result.frames.shape == (frames, 48, 32, 3)
     plan = plan_segments(frames, **SEGMENTS)
@@ -98,8 +101,8 @@ def test_video_has_the_driving_length_and_transitions_get_their_keyframes(models
 def test_kv_sharing_changes_the_later_segments_only(models):
     base, cond, vae = models
     inputs = _inputs(vae, 23)
-    shared = generate_long_video(base, cond, inputs, _settings(mask_mode="none")).frames
-    plain = generate_long_video(base, cond, inputs, _settings(kv_steps=0, kv_blocks=0)).frames
+    shared = generate_long_video(base, cond, inputs, _settings(_kv(mask_mode="none")), EULER).frames
+    plain = generate_long_video(base, cond, inputs, _settings(_kv(shared_steps=0, shared_blocks=0)), EULER).frames
     assert torch.equal(shared[:8], plain[:8])  # the anchor segment itself is unchanged by recording
     assert (shared[13:20] - plain[13:20]).abs().max() > 1e-3  # a sharing base segment moves
 
@@ -107,33 +110,75 @@ def test_kv_sharing_changes_the_later_segments_only(models):
 def test_same_seed_same_video(models):
     base, cond, vae = models
     inputs = _inputs(vae, 23)
-    first = generate_long_video(base, cond, inputs, _settings()).frames
+    first = generate_long_video(base, cond, inputs, _settings(), EULER).frames
+    assert torch.equal(first, generate_long_video(base, cond, inputs, _settings(), EULER).frames)
+    assert not torch.equal(first, generate_long_video(base, cond, inputs, _settings(seed=7), EULER).frames)
+    # no SAMPLER is PoseGen's Euler
     assert torch.equal(first, generate_long_video(base, cond, inputs, _settings()).frames)
-    assert not torch.equal(first, generate_long_video(base, cond, inputs, _settings(seed=7)).frames)
 
 
 @pytest.mark.parametrize("case, name", [
-    ("short", "pose_frames"), ("anchor", "anchor"), ("keyword", "positive"), ("variant", "base_model"),
-    ("size", "pose_frames"), ("pose_mode", "pose_keypoint"),
+    ("short", "pose_frames"), ("anchor", "anchor_segment"), ("keyword", "positive"), ("variant", "base_model"),
+    ("size", "pose_frames"), ("pose_count", "poses"), ("mask_count", "masks"), ("block_zero", "shared_blocks"),
 ])
 def test_bad_inputs_name_the_input(models, case, name):
+    """Errors name the run's own parameters: the frames, or the option objects' fields (the nodes rename these to
+    their inputs where they differ)."""
     base, cond, vae = models
     inputs, settings, base_model = _inputs(vae, 23), _settings(), base
     if case == "short":
         inputs = _inputs(vae, 5)
     elif case == "anchor":
-        settings = _settings(anchor=3)
+        settings = _settings(_kv(anchor_segment=3))
     elif case == "keyword":
         inputs = _inputs(vae, 23, subject=False)
     elif case == "variant":
         base_model = cond
     elif case == "size":
         inputs.pose_frames = torch.rand(23, 40, 32, 3)
-    elif case == "pose_mode":
-        settings = _settings(mask_mode="pose")
+    elif case == "pose_count":
+        settings = _settings(_kv(mask_mode="pose", poses=_faces(20)))
+    elif case == "mask_count":
+        settings = _settings(_kv(mask_mode="user", masks=torch.ones(20, 48, 32)))
+    elif case == "block_zero":
+        settings = _settings(_kv(shared_blocks=2))  # both blocks of the tiny model, with attention masks
     with pytest.raises(PoseGenInputError) as err:
         generate_long_video(base_model, cond, inputs, settings)
-    assert str(err.value).startswith(f"{name}: ")
+    assert str(err.value).startswith(f"{name}: ") and err.value.input_name == name
+
+
+def test_default_kv_sharing_needs_the_subject_word(models):
+    """Unconnected KV sharing is PoseGen's default (attention masks): a prompt without the subject word's tokens is
+    refused, with the way out in the message."""
+    base, cond, vae = models
+    with pytest.raises(PoseGenInputError, match="^positive: .*PoseGen Text Encode.*PoseGen KV Sharing"):
+        generate_long_video(base, cond, _inputs(vae, 23, subject=False), _settings(KVSharing()))
+
+
+class CountingSampler:
+    """A per-chunk SAMPLER that records what the run told it and hands out ComfyUI's Euler."""
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    def for_chunk(self, kind, frames, *, label, steps, inverted_start, report):
+        self.calls.append((kind, tuple(int(f) for f in frames), label, steps, inverted_start))
+        report(f"counted {label}")
+        return EULER
+
+
+def test_a_per_chunk_sampler_is_asked_for_every_chunk_before_sampling(models):
+    base, cond, vae = models
+    inputs = _inputs(vae, 23)
+    plain = generate_long_video(base, cond, inputs, _settings(), EULER)
+    counting = CountingSampler()
+    result = generate_long_video(base, cond, inputs, _settings(), counting)
+    assert torch.equal(result.frames, plain.frames)
+    plan = plan_segments(23, **SEGMENTS)
+    assert [c[0] for c in counting.calls] == [c.kind for c in plan.chunks]
+    assert counting.calls[2][1:] == (tuple(base_pose_indices(plan, plan.chunks[2])), "base segment 1", 2, False)
+    assert counting.calls[1][2] == "transition 0"
+    assert result.report.count("\ncounted ") == 5
 
 
 # --- PoseCrafter inside the long video --------------------------------------------------------------------------
@@ -160,8 +205,8 @@ def test_reference_pose_insertion_prepends_the_reference_pose_and_drops_its_fram
     base, cond, vae = models
     spy = SpyVae(vae)
     inputs = _inputs(spy, 23)
-    inputs.reference_pose_frame = torch.full((1, 48, 32, 3), 0.25)
-    result = generate_long_video(base, cond, inputs, _settings(insert_reference_pose=True))
+    posecrafter = PoseCrafterOptions(reference_pose_frame=torch.full((1, 48, 32, 3), 0.25))
+    result = generate_long_video(base, cond, inputs, _settings(posecrafter=posecrafter), EULER)
     assert result.frames.shape == (23, 48, 32, 3)
     base_clips = spy.encoded[1:7:2]  # reference, then pose + black hands per base chunk
     plan = plan_segments(23, **SEGMENTS)
@@ -170,22 +215,23 @@ def test_reference_pose_insertion_prepends_the_reference_pose_and_drops_its_fram
         assert torch.allclose(clip[0], torch.full_like(clip[0], 0.25))
         driving = base_pose_indices(plan, chunk, extra=3)
         assert torch.allclose(clip[1:], inputs.pose_frames[driving], atol=1e-6)
-    plain = generate_long_video(base, cond, _inputs(vae, 23), _settings()).frames
+    plain = generate_long_video(base, cond, _inputs(vae, 23), _settings(), EULER).frames
     assert (result.frames[:8] - plain[:8]).abs().max() > 1e-3  # the inserted frame changes the segment
 
 
 def test_start_noise_is_used_for_every_base_segment_with_its_schedule(models):
+    from posegen_core.longvideo.noise import SeedNoise
+
     base, cond, vae = models
     inputs = _inputs(vae, 23)
-    plain = generate_long_video(base, cond, inputs, _settings()).frames
+    plain = generate_long_video(base, cond, inputs, _settings(), EULER).frames
     # the seed's own noise through the start path reproduces the plain run exactly
-    inputs.base_start = BaseStart(SeedNoise(42), flow_match_sigmas(2, 5.0))
-    assert torch.equal(generate_long_video(base, cond, inputs, _settings()).frames, plain)
+    seeded = PoseCrafterOptions(start_noise=SeedNoise(42), start_sigmas=flow_match_sigmas(2, 5.0))
+    assert torch.equal(generate_long_video(base, cond, inputs, _settings(posecrafter=seeded), EULER).frames, plain)
     # an inverted reference over a 3-step schedule: base segments change, one progress bar counts its steps
-    inputs.base_start = BaseStart(_inverted(steps=3), flow_match_sigmas(3, 5.0))
     calls = []
-    started = generate_long_video(base, cond, inputs, _settings(),
-                                  progress=lambda done, total, _: calls.append((done, total))).frames
+    started = generate_long_video(base, cond, inputs, _settings(posecrafter=PoseCrafterOptions(_inverted(steps=3))),
+                                  EULER, progress=lambda done, total, _: calls.append((done, total))).frames
     assert calls[-1] == (3 * 3 + 2 * 2, 3 * 3 + 2 * 2)
     assert (started[:8] - plain[:8]).abs().max() > 1e-3
 
@@ -193,52 +239,50 @@ def test_start_noise_is_used_for_every_base_segment_with_its_schedule(models):
 def test_face_hand_edit_is_planned_per_base_segment_and_changes_the_video(models):
     base, cond, vae = models
     inputs = _inputs(vae, 23)
-    inputs.poses = _faces(23, shift=0.5)
-    inputs.base_start = BaseStart(_inverted(), flow_match_sigmas(2, 5.0))
-    unedited = generate_long_video(base, cond, inputs, _settings()).frames
-    inputs.face_hand_edit = FaceHandEdit(reference=_faces(1).frames([0]), parts=("face",))
-    result = generate_long_video(base, cond, inputs, _settings())
+    settings = _settings(posecrafter=PoseCrafterOptions(_inverted()))
+    unedited = generate_long_video(base, cond, inputs, settings, EULER).frames
+    edit = FaceHandEdit(reference=_faces(1).frames([0]), parts=("face",))
+    result = generate_long_video(base, cond, inputs, settings, FaceHandEditSampler(edit, _faces(23, shift=0.5)))
     assert result.report.count("face/hand edit, base segment") == 3
     assert "face: 3 frame(s) edited, 0 skipped" in result.report  # every latent frame of a 9-frame segment
     assert (result.frames - unedited).abs().max() > 1e-3
 
 
 @pytest.mark.parametrize("case, name", [
-    ("no_reference_frame", "reference_pose_frame"), ("edit_without_poses", "pose_keypoint"),
-    ("edit_without_reference", "face_hand_edit"), ("edit_too_late", "face_hand_edit"),
-    ("noise_size", "noise"),
+    ("poses_too_short", "target_poses"), ("edit_without_reference", "face_hand_edit"),
+    ("edit_too_late", "face_hand_edit"), ("noise_size", "start_noise"),
+    ("reference_frame_size", "reference_pose_frame"),
 ])
 def test_posecrafter_inputs_are_checked(models, case, name):
     base, cond, vae = models
-    inputs, settings = _inputs(vae, 23), _settings()
+    inputs, posecrafter, sampler = _inputs(vae, 23), PoseCrafterOptions(_inverted()), EULER
     edit = FaceHandEdit(reference=_faces(1).frames([0]))
-    if case == "no_reference_frame":
-        settings = _settings(insert_reference_pose=True)
-    elif case == "edit_without_poses":
-        inputs.face_hand_edit = edit
+    if case == "poses_too_short":
+        sampler = FaceHandEditSampler(edit, _faces(20))
     elif case == "edit_without_reference":
-        inputs.poses, inputs.face_hand_edit = _faces(23), edit
+        posecrafter, sampler = PoseCrafterOptions(), FaceHandEditSampler(edit, _faces(23))
     elif case == "edit_too_late":
-        inputs.poses, inputs.face_hand_edit = _faces(23), replace(edit, at_step=2)
-        inputs.base_start = BaseStart(_inverted(), flow_match_sigmas(2, 5.0))
+        sampler = FaceHandEditSampler(replace(edit, at_step=2), _faces(23))
     elif case == "noise_size":
-        inverted = InvertedNoise(torch.randn(1, 16, 1, 4, 4), flow_match_sigmas(2, 5.0))
-        inputs.base_start = BaseStart(inverted, inverted.sigmas)
+        posecrafter = PoseCrafterOptions(InvertedNoise(torch.randn(1, 16, 1, 4, 4), flow_match_sigmas(2, 5.0)))
+    elif case == "reference_frame_size":
+        posecrafter = PoseCrafterOptions(reference_pose_frame=torch.zeros(1, 40, 32, 3))
     with pytest.raises(PoseGenInputError) as err:
-        generate_long_video(base, cond, inputs, settings)
+        generate_long_video(base, cond, inputs, _settings(posecrafter=posecrafter), sampler)
     assert str(err.value).startswith(f"{name}: ")
 
 
-def test_base_start_resolves_the_schedule_from_the_inputs():
-    settings = _settings()
-    assert base_start(None, None, settings) is None
-    inverted = _inverted(steps=3)
-    assert torch.equal(base_start(inverted, None, settings).sigmas, inverted.sigmas)
-    assert torch.equal(base_start(inverted, inverted.sigmas.clone(), settings).sigmas, inverted.sigmas)
-    seeded = base_start(None, flow_match_sigmas(4, 5.0), settings)
-    assert seeded.noise == SeedNoise(settings.seed) and len(seeded.sigmas) == 5
-    assert len(base_start(SeedNoise(1), None, settings).sigmas) == settings.steps + 1
-    with pytest.raises(PoseGenInputError, match="^start_sigmas: .*inverted over 3 steps"):
-        base_start(inverted, flow_match_sigmas(2, 5.0), settings)
-    with pytest.raises(PoseGenInputError, match="^start_sigmas: "):
-        base_start(None, torch.tensor([1.0, 0.5]), settings)
+# --- Transition Blend -------------------------------------------------------------------------------------------
+
+
+def test_transition_between_keeps_the_frames_away_from_the_seam(models):
+    base, cond, vae = models
+    video = generate_long_video(base, cond, _inputs(vae, 23), _settings(), EULER).frames
+    inputs = _inputs(vae, 23)
+    inputs.pose_frames = inputs.pose_frames[:9]
+    blended = transition_between(cond, inputs, _settings(), video[:5], video[-6:], EULER)
+    assert blended.shape[0] == 5 + 9 + 6 - 1 - 4
+    assert torch.equal(blended[:4], video[:4]) and torch.equal(blended[-2:], video[-2:])
+    with pytest.raises(PoseGenInputError, match="^pose_frames: 8 frames for a transition of 9"):
+        transition_between(cond, replace(inputs, pose_frames=inputs.pose_frames[:8]), _settings(), video[:5],
+                           video[-6:])
