@@ -138,7 +138,7 @@ def _segment_time_ratio(args: argparse.Namespace, repeats: int = 3) -> dict:
 
 
 def paper_estimate() -> dict:
-    """Memory of one KV-shared block call at PoseGen's real size (spec §1, §10): 79,200 tokens (75,600 video +
+    """Memory of one KV-shared block call at PoseGen's real size (§1, §10): 79,200 tokens (75,600 video +
     3,600 reference), dim 5120, 40 heads, bf16; 2 shared steps x 6 blocks x 2 CFG passes by default."""
     tokens, video, dim, heads, text, bf16 = 79_200, 75_600, 5120, 40, 512, 2
     act = tokens * dim * bf16  # one [1, N, D] bf16 activation: 811 MB

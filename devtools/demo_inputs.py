@@ -14,7 +14,7 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw
 
-# OpenPose-18 limbs and PoseGen's limb colours (spec section 8.3, channel-swapped as decoded by the model)
+# OpenPose-18 limbs and PoseGen's limb colours (§8.3, channel-swapped as decoded by the model)
 LIMBS = [(1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
          (1, 0), (0, 14), (14, 16), (0, 15), (15, 17)]
 LIMB_BGR = [(255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0), (0, 255, 0),

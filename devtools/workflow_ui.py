@@ -84,7 +84,7 @@ class InputDef:
     combo_values: tuple[Any, ...] = ()
 
     def default(self) -> Any:
-        """The value a fresh widget holds: the spec's default, else the first combo option, else a zero."""
+        """A fresh widget's value: the input definition's default, else the first combo option, else a zero."""
         if "default" in self.options:
             return copy.deepcopy(self.options["default"])
         if self.combo_values:

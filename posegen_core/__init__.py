@@ -17,4 +17,8 @@ checks it, ruff's TID251 keeps the ComfyUI-free ones free of ComfyUI):
 ``comfy_env`` (makes ComfyUI importable outside its server, for tests and benchmarks) sits with ``errors``.
 The two model families never import each other. The nodes (``../nodes``) import from here; nothing here imports
 the nodes.
+
+Section references in comments (``§4.4``, ``Appendix A``) are to docs/method/posegen.md, in PoseAnything's
+files to docs/method/poseanything.md, unless the comment names another page or a paper; a test
+(tests/test_doc_references.py) checks that each one resolves.
 """

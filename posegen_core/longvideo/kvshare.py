@@ -1,4 +1,4 @@
-"""Anchor KV sharing (spec §5), in memory: record the anchor segment's self-attention K/V, share them with the
+"""Anchor KV sharing (§5), in memory: record the anchor segment's self-attention K/V, share them with the
 other base segments.
 
 The sampler puts a :class:`KVShareContext` into ``transformer_options["posegen_kvshare"]``; PoseGen's forward asks

@@ -150,7 +150,7 @@ def blocks_included(block: int, kind: MapKind, max_block_idx: int) -> int:
       ``WanModel.forward`` *before* each block runs, so the current block counts.
     - ``"curr"`` (current chunk): blocks 0..min(block - 1, max_block_idx). PoseGen accumulates them after each
       block's cross-attention, so only earlier blocks count; at block 0 there is none (PoseGen crashes there,
-      spec §5.6) and this raises.
+      §5.6) and this raises.
 
     Golden: shared blocks 1 and 2 with max_block_idx 1 give prev = 2, 2 blocks and curr = 1, 2 blocks.
     """
@@ -250,7 +250,7 @@ class ForegroundMaskTracker:
     - at a shared block b: ``union(s, b)`` (and ``mask(s, b, "prev")`` if the anchor foreground itself is wanted).
 
     Blocks must be added in order 0, 1, 2, ... per (step, kind), as PoseGen sums them in block order. The masks are
-    shared by both CFG passes (PoseGen reuses the positive pass's maps in the negative pass, spec §5.5), so add each
+    shared by both CFG passes (PoseGen reuses the positive pass's maps in the negative pass, §5.5), so add each
     map once. Masks are cached: once b > max_block_idx + 1 every shared block of a step gets the same mask.
     """
 

@@ -1,4 +1,4 @@
-"""PoseGen's linear cross-fade merge of decoded chunks into one video (spec §4.4).
+"""PoseGen's linear cross-fade merge of decoded chunks into one video (§4.4).
 
 Chunks come in chunk order (base, transition, base, ...). Chunk i >= 1 overlaps the video so far by H0 frames
 (odd i, base -> transition) or T0 frames (even i, transition -> base); across the overlap the weight of the earlier

@@ -1,4 +1,4 @@
-"""PoseGen's long-video chunk layout (spec §4.1–4.3), driving-frame padding (§4.2, §3.8) and transition masks (§3.8).
+"""PoseGen's long-video chunk layout (§4.1–4.3), driving-frame padding (§4.2, §3.8) and transition masks (§3.8).
 
 A long driving video is cut into ``2k+1`` chunks of ``S`` frames. Even chunks are *base* chunks: non-overlapping
 segments generated from the pose alone (one of them is the KV-share anchor), ``S - H0 - T0`` frames apart. Odd chunks
@@ -155,7 +155,7 @@ def chunk_start(index: int, segment_length: int, head_overlap: int, tail_overlap
 
 def check_layout(segment_length: int, head_overlap: int, tail_overlap: int,
                  temporal_stride: int = TEMPORAL_STRIDE) -> tuple[int, int, int, int]:
-    """The layout's own rules, before any driving video is known (spec §4.1, §3.8): ``(S, H0, T0, stride)`` as
+    """The layout's own rules, before any driving video is known (§4.1, §3.8): ``(S, H0, T0, stride)`` as
     ints, or a :class:`PlanError` naming the argument."""
     stride = _int_arg("temporal_stride", temporal_stride)
     if stride < 1:
@@ -190,7 +190,7 @@ def plan_segments(
     anchor: int = 0,
     pad: bool = True,
 ) -> SegmentPlan:
-    """PoseGen's chunk layout for a driving video of ``num_frames`` frames (spec §4.1).
+    """PoseGen's chunk layout for a driving video of ``num_frames`` frames (§4.1).
 
     ``anchor`` counts base chunks only (0 = the first base chunk). ``pad=True`` adds a last, mirror-padded base
     chunk so every driving frame is generated; ``pad=False`` drops the frames past the last whole period.
@@ -242,7 +242,7 @@ def _mirrored_range(start: int, count: int, length: int) -> np.ndarray:
 
 
 def base_pose_indices(plan: SegmentPlan, chunk: Chunk, extra: int = 0) -> np.ndarray:
-    """Driving-frame indices for a base chunk's pose and hand videos (length S + ``extra``, spec §4.2; ``extra``
+    """Driving-frame indices for a base chunk's pose and hand videos (length S + ``extra``, §4.2; ``extra``
     frames continue past the chunk's end, for a clip that carries an inserted reference frame too).
 
     Past the driving video the frames are mirror-padded: ``start..L-1`` then ``L-1, L-2, ...``. A chunk ending
@@ -254,7 +254,7 @@ def base_pose_indices(plan: SegmentPlan, chunk: Chunk, extra: int = 0) -> np.nda
 
 
 def transition_pose_indices(plan: SegmentPlan, chunk: Chunk) -> np.ndarray:
-    """Driving-frame indices for a transition chunk (length S, spec §3.8): ``start..min(start+S, L)-1`` extended
+    """Driving-frame indices for a transition chunk (length S, §3.8): ``start..min(start+S, L)-1`` extended
     by the time-reversed last ``S-len`` frames. The head and tail are later overwritten by the given RGB frames."""
     _check_chunk(plan, chunk, "transition")
     return _mirrored_range(chunk.start, plan.segment_length, plan.num_frames)
@@ -269,7 +269,7 @@ def transition_given_mask(plan: SegmentPlan) -> torch.Tensor:
 
 
 def transition_mask_channels(plan: SegmentPlan) -> torch.Tensor:
-    """The transition's ``(4, T)`` mask channels (spec §3.3); for the defaults latent frames 0-5 and 16-20 are 1."""
+    """The transition's ``(4, T)`` mask channels (§3.3); for the defaults latent frames 0-5 and 16-20 are 1."""
     if plan.temporal_stride != TEMPORAL_STRIDE:
         raise ValueError(f"mask channels follow the Wan VAE's temporal stride {TEMPORAL_STRIDE}; this plan uses "
                          f"{plan.temporal_stride}")
@@ -311,7 +311,7 @@ class TransitionKeyframes:
 
 def transition_keyframes(plan: SegmentPlan, chunk: Chunk, prev_frames: FramesT, next_frames: FramesT
                          ) -> TransitionKeyframes:
-    """Which decoded frames become the given frames of transition ``chunk`` (spec §3.8).
+    """Which decoded frames become the given frames of transition ``chunk`` (§3.8).
 
     ``prev_frames`` / ``next_frames`` are the decoded frames ``[S, H, W, C]`` of base chunks ``chunk.index ∓ 1``
     (torch or numpy). The previous chunk's last H0 frames go to positions ``0..H0-1`` and the next chunk's first T0

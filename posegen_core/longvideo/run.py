@@ -1,4 +1,4 @@
-"""A whole PoseGen video in one run (spec §4): base segments (the anchor records its K/V, the others share them),
+"""A whole PoseGen video in one run (§4): base segments (the anchor records its K/V, the others share them),
 transitions with the cond model over each seam, then the cross-fade merge — in memory, through ComfyUI's own
 sampling, VAE and model management.
 

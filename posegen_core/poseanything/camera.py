@@ -1,5 +1,5 @@
 """Experimental camera term for decoupled guidance: a global pan / zoom / rotation applied over time to the pose
-frames of the negative branch (spec §4.3: the released code expresses camera motion only in text; its unused
+frames of the negative branch (§4.3: the released code expresses camera motion only in text; its unused
 ``motion_v*`` helpers hint at synthetic moving structure in the negative skeleton stream).
 
 The transform grows linearly from none on frame 0 to ``amount`` on the last frame. Camera directions are the

@@ -29,7 +29,7 @@ from .checkpoint import PoseAnythingCheckpoint, converted_metadata, load_checkpo
 from .config import WAN22_LATENT_CHANNELS, PoseAnythingConfig
 from .dit_forward import poseanything_forward
 
-POSEANYTHING_SAMPLING_SHIFT = 5.0  # released FlowMatchScheduler shift (spec §5); ComfyUI's Wan 2.2 default is 8
+POSEANYTHING_SAMPLING_SHIFT = 5.0  # released FlowMatchScheduler shift (§5); ComfyUI's Wan 2.2 default is 8
 ATTACHMENT_KEY = "poseanything"
 
 

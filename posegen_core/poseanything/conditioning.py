@@ -1,10 +1,10 @@
-"""PoseAnything conditioning (spec §2): skeleton video + first frame → the 96-channel model input, as ComfyUI carries
+"""PoseAnything conditioning (§2): skeleton video + first frame → the 96-channel model input, as ComfyUI carries
 it for Wan 2.2.
 
-- The skeleton video (white lines on black; un-posed frames black, spec §2.4) is VAE-encoded into
+- The skeleton video (white lines on black; un-posed frames black, §2.4) is VAE-encoded into
   ``concat_latent_image``: WAN22 normalises it and concatenates it after the noisy latent (channels 48-95).
 - The first frame is encoded into latent frame 0 of the LATENT, with a noise mask that is 0 there: WAN22 turns it
-  into timestep 0 for that frame and ComfyUI's sampler re-imposes it at every step (spec §2.6).
+  into timestep 0 for that frame and ComfyUI's sampler re-imposes it at every step (§2.6).
 - Everything is resized by the released rule (long side 832, both sides floored to multiples of 32, no crop).
 """
 

@@ -2,7 +2,7 @@
 released shards that come without one, from the tensor shapes; and the ComfyUI ``unet_config`` it implies.
 
 The released checkpoints are Wan2.2-TI2V-5B with a 96-channel patch embedding (noisy latent | skeleton latent) and,
-in the PTCM variant, a part cross-attention (``cross_attn_instance``) and ``norm4`` in every block (spec §1).
+in the PTCM variant, a part cross-attention (``cross_attn_instance``) and ``norm4`` in every block (§1).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """PTCM part correspondence: match the first frame's skeleton parts to the parts of later posed frames through the
-captured self-attention, and build the per-latent-frame union masks (spec poseanything-model §3.5, §3.6, App. B).
+captured self-attention, and build the per-latent-frame union masks (§3.5, §3.6, App. B).
 
 Input is the capture of the pre-pass: ``attn_head_sum`` [N, T·N], the softmax probabilities of the N frame-0 query
 tokens against all T·N keys, summed over heads. For a first-frame part j and a candidate part t of a later pixel

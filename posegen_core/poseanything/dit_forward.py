@@ -1,4 +1,4 @@
-"""PoseAnything's DiT forward over the modules of ComfyUI's own Wan 2.2 ``WanModel`` (spec §2.5-2.6, §3.7).
+"""PoseAnything's DiT forward over the modules of ComfyUI's own Wan 2.2 ``WanModel`` (§2.5-2.6, §3.7).
 
 Installed as an object patch on ``diffusion_model._forward``, so ComfyUI's wrappers, weight casting, LoRA patches
 and offloading still apply. What differs from ComfyUI's stock Wan 2.2 forward, all taken from PoseAnything:

@@ -1,5 +1,5 @@
 """PoseAnything's sampling as a ComfyUI guider: ordinary CFG plus, when part masks are given and the model has PTCM,
-the correspondence pre-pass (spec §3.5) before the real run.
+the correspondence pre-pass (§3.5) before the real run.
 
 The pre-pass runs the caller's sampler for the first ``capture_step`` steps of the same schedule from the same
 noise (no PTCM), captures one block's frame-0 self-attention at step ``capture_step`` on the positive branch, matches

@@ -1,4 +1,4 @@
-"""The negative branch of decoupled subject/camera guidance (spec §4): the same conditioning re-encoded from a
+"""The negative branch of decoupled subject/camera guidance (§4): the same conditioning re-encoded from a
 static first-frame pose video ("no subject motion") and, experimentally, with a camera trajectory applied.
 
 Conditioning nodes that encode a pose video into ``concat_latent_image`` (PoseAnything Conditioning, PoseGen

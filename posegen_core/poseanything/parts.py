@@ -1,8 +1,8 @@
 """PoseAnything's skeleton part segmentation for PTCM: dilation count α, part canvases and token masks.
 
-Spec: poseanything-model.md §2.3 (resolution rule), §3.2 (subject mask, α), §3.3 (segmentation), §3.4 (token
-masks), Appendix A (golden numbers). Checked against the released code's outputs in the golden folder
-``poseanything_tiny_v1`` (tests/unit/test_poseanything_parts.py).
+Method (docs/method/poseanything.md): §2.3 (resolution rule), §3.2 (subject mask, α), §3.3 (segmentation),
+§3.4 (token masks), Appendix A (golden numbers). Checked against the released code's outputs in the golden folder
+``poseanything_tiny_v1`` (tests/unit/poseanything/test_parts.py).
 
 Per posed skeleton frame:
 
@@ -18,7 +18,7 @@ Per posed skeleton frame:
 (:func:`subject_mask_from_image`) or a ComfyUI MASK (:func:`subject_mask_from_mask`).
 :func:`segment_video_parts` strings it together for a whole skeleton video.
 
-**Released quirk we correct (spec §2.3, §8.2).** The released helpers always segment on the 832 basis and return
+**Released quirk we correct (§2.3, §8.2).** The released helpers always segment on the 832 basis and return
 that basis' token grid, which only matches the latent grid when the generation long side is 832.
 :func:`segment_video_parts` keeps segmenting on the 832 basis (α is a pixel count on that basis), but with
 ``grid=(W/32, H/32)`` of the generation size it samples the part canvases straight onto the latent token grid with
@@ -131,7 +131,7 @@ def binarize_skeleton(image: np.ndarray, long_side: int = BASIS_LONG_SIDE) -> np
 
 @dataclass(frozen=True)
 class SubjectMask:
-    """Frame 0's subject at the skeleton canvas size, in the two forms the released code uses (spec §3.2).
+    """Frame 0's subject at the skeleton canvas size, in the two forms the released code uses (§3.2).
 
     ``coverage`` is what α must cover; ``and_operand`` is the second operand of the AND with frame 0's parts. They
     differ only when the subject image had to be resized to the canvas: α resizes the colour image and thresholds
@@ -159,7 +159,7 @@ def subject_mask_from_image(image: np.ndarray, canvas_hw: tuple[int, int],
     """Subject of a ``_id.png``-style image (RGB, background painted white): gray <= 245 is subject.
 
     Both forms start from the colour image resized to its own fixed basis. α then resizes the colour image to the
-    canvas and thresholds; the part AND thresholds first and resizes the 0/255 mask (spec §3.2).
+    canvas and thresholds; the part AND thresholds first and resizes the 0/255 mask (§3.2).
     """
     basis = resize_to_basis(colour_channels(image), long_side)
     coverage = _subject_pixels(_fit(basis, canvas_hw))
@@ -203,7 +203,7 @@ def as_subject_mask(subject: SubjectMask | np.ndarray | None, canvas_hw: tuple[i
 def dilation_count(skeleton_binary: np.ndarray, subject_mask: SubjectMask | np.ndarray | None) -> int:
     """α: 1 + the fewest 3×3-cross dilations (0..99) of frame 0's binary skeleton that cover every subject pixel.
 
-    100 if none does; 1 without a subject or with an empty one (spec §3.2). ``subject_mask`` is a
+    100 if none does; 1 without a subject or with an empty one (§3.2). ``subject_mask`` is a
     :class:`SubjectMask` or a bool coverage array of the skeleton's size.
     """
     if subject_mask is None:
@@ -326,7 +326,7 @@ def nearest_segment(segments: Sequence[np.ndarray], index: int) -> int:
 def merge_segments(segments: Sequence[np.ndarray], max_parts: int = MAX_PARTS,
                    min_part_pixels: int = MIN_PART_PIXELS) -> list[np.ndarray]:
     """Fold the smallest segment (earliest on ties) into its nearest one while there are more than ``max_parts``
-    or one has fewer than ``min_part_pixels`` pixels; stop when one segment is left (spec §3.3 step 5).
+    or one has fewer than ``min_part_pixels`` pixels; stop when one segment is left (§3.3 step 5).
 
     The union need not be connected; the small segment's pixels are appended after the target's.
     """
@@ -363,7 +363,7 @@ def part_canvas(xy: np.ndarray, canvas_hw: tuple[int, int], alpha: int,
 
 @dataclass
 class PartSegmentation:
-    """One frame's parts (spec §3.3): list order is the part index j."""
+    """One frame's parts (§3.3): list order is the part index j."""
 
     thinned: np.ndarray  # bool (H, W): the skeletonize output
     parts_xy: list[np.ndarray]  # (n_j, 2) int32 (x, y), undilated, in discovery/merge order
@@ -401,7 +401,7 @@ class PartSegmentation:
 
 def segment_parts(skeleton_binary: np.ndarray, alpha: int, subject_mask: SubjectMask | np.ndarray | None = None,
                   max_parts: int = MAX_PARTS, min_part_pixels: int = MIN_PART_PIXELS) -> PartSegmentation:
-    """Split a binary skeleton (basis size) into at most ``max_parts`` dilated parts (spec §3.3).
+    """Split a binary skeleton (basis size) into at most ``max_parts`` dilated parts (§3.3).
 
     ``subject_mask`` (frame 0 only in the released pipeline) is ANDed into every part canvas: its ``and_operand``
     for a :class:`SubjectMask`, else the array itself (bool as 0/255, resized bilinearly if its size differs).
@@ -417,7 +417,7 @@ def segment_parts(skeleton_binary: np.ndarray, alpha: int, subject_mask: Subject
 
 
 def token_masks(part_canvases: Sequence[np.ndarray], grid_w: int, grid_h: int) -> np.ndarray:
-    """Bool (P, grid_h, grid_w): each canvas resized with cv2 ``INTER_NEAREST``, then ``> 127`` (spec §3.4).
+    """Bool (P, grid_h, grid_w): each canvas resized with cv2 ``INTER_NEAREST``, then ``> 127`` (§3.4).
 
     On the released 32× grid this samples each 32×32 block's top-left pixel. Token index = row·grid_w + col.
     """
@@ -436,7 +436,7 @@ def token_masks(part_canvases: Sequence[np.ndarray], grid_w: int, grid_h: int) -
 
 @dataclass
 class VideoPartMasks:
-    """Token masks of every posed frame, as the PTCM pre-pass consumes them (``binary_masks``, spec §3.4)."""
+    """Token masks of every posed frame, as the PTCM pre-pass consumes them (``binary_masks``, §3.4)."""
 
     alpha: int
     grid: tuple[int, int]  # (grid_w, grid_h) the masks are on

@@ -1,4 +1,4 @@
-"""Run-time state of PoseAnything's part-aware temporal coherence module (PTCM, spec §3.5-3.7).
+"""Run-time state of PoseAnything's part-aware temporal coherence module (PTCM, §3.5-3.7).
 
 Two objects travel to the DiT forward in ``transformer_options``:
 
@@ -20,9 +20,9 @@ from ..wan.steps import step_index
 
 PTCM_KEY = "poseanything_ptcm"
 CAPTURE_KEY = "poseanything_capture"
-RELEASED_ACTIVE_STEPS = frozenset(range(6))  # real-run steps 0..5 (spec §3.7)
-RELEASED_CAPTURE_STEP = 5  # capture at step index 5, after 5 ordinary pre-pass steps (spec §3.5)
-RELEASED_CAPTURE_BLOCK = 27  # hard-coded in the released model_fn (spec §3.5)
+RELEASED_ACTIVE_STEPS = frozenset(range(6))  # real-run steps 0..5 (§3.7)
+RELEASED_CAPTURE_STEP = 5  # capture at step index 5, after 5 ordinary pre-pass steps (§3.5)
+RELEASED_CAPTURE_BLOCK = 27  # hard-coded in the released model_fn (§3.5)
 
 
 @dataclass

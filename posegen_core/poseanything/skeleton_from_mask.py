@@ -1,4 +1,4 @@
-"""Offline BlumNet substitute: white-on-black medial-axis skeleton frames from subject masks (spec §2.2, §6.4).
+"""Offline BlumNet substitute: white-on-black medial-axis skeleton frames from subject masks (§2.2, §6.4).
 
 PoseAnything drives non-human subjects with BlumNet curves: pruned, smooth medial axes of the subject, drawn as
 white lines about 3 px wide at a 512-px long side on black. Without BlumNet we approximate them from a per-frame

@@ -1,4 +1,4 @@
-"""Skeleton video assembly for PoseAnything (spec poseanything-model §2.2–§2.4, §4.1).
+"""Skeleton video assembly for PoseAnything (§2.2–§2.4, §4.1).
 
 PoseAnything conditions on an 81-frame (4k+1) skeleton video: posed frames carry a white-on-black skeleton drawing,
 every other frame is black (an *encoded* black frame, not a zero latent). This module holds the pure-torch pieces a

@@ -1,4 +1,4 @@
-"""PoseGen's CLIP image features (spec §3.6): the transformed reference squashed to 224x224, no crop.
+"""PoseGen's CLIP image features (§3.6): the transformed reference squashed to 224x224, no crop.
 
 PoseGen (DiffSynth's ``WanImageEncoder``) takes the reference after its crop/resize transform, in [-1, 1],
 resizes it bicubically to the CLIP size without antialiasing, maps it to [0, 1] and normalises it; the ViT-H

@@ -30,7 +30,7 @@ from .conditioning import HAND_LATENT_KEY
 from .config import PoseGenConfig
 from .dit_forward import posegen_forward
 
-POSEGEN_SAMPLING_SHIFT = 5.0  # PoseGen's FlowMatchScheduler shift (spec §7); stock Wan uses 8
+POSEGEN_SAMPLING_SHIFT = 5.0  # PoseGen's FlowMatchScheduler shift (§7); stock Wan uses 8
 ATTACHMENT_KEY = "posegen"
 
 

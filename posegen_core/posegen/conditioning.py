@@ -1,4 +1,4 @@
-"""PoseGen's conditioning inputs (spec §3): frame preprocessing, the I2V mask, and the values ComfyUI carries.
+"""PoseGen's conditioning inputs (§3): frame preprocessing, the I2V mask, and the values ComfyUI carries.
 
 The pose-video latent rides in ComfyUI's standard ``concat_latent_image``/``concat_mask`` slot (WAN21 turns it
 into the 20 extra input channels), the reference latent in the standard ``reference_latents`` list, the
@@ -29,7 +29,7 @@ def latent_frames(pixel_frames: int) -> int:
 
 
 def mask_channels(given: torch.Tensor) -> torch.Tensor:
-    """PoseGen's 4 mask channels per latent frame from a per-pixel-frame 0/1 mask (spec §3.3).
+    """PoseGen's 4 mask channels per latent frame from a per-pixel-frame 0/1 mask (§3.3).
 
     Frame 0 is repeated four times, then frames 1.. follow; groups of four become the 4 channels.
     Returns shape ``(4, T)``.
@@ -54,7 +54,7 @@ def center_crop_box(height: int, width: int, aspect: float) -> tuple[int, int, i
 
 
 def preprocess_frames(images: torch.Tensor, width: int, height: int) -> torch.Tensor:
-    """Centre-crop to ``width:height`` then antialiased bilinear resize, rounded to 8-bit levels (spec §3.1).
+    """Centre-crop to ``width:height`` then antialiased bilinear resize, rounded to 8-bit levels (§3.1).
 
     ``images`` is a ComfyUI IMAGE batch ``[F, H, W, C]`` in [0, 1]; the result has 3 channels.
     """
@@ -128,7 +128,7 @@ def posegen_conditioning_values(
     clip_vision_output: Any,
 ) -> dict[str, Any]:
     """Conditioning entries for one segment. Latents are raw VAE outputs; ``given_mask`` is ``(4, T)``
-    with 1 on latent-frame slots whose pixels are given (all 0 for segments, spec §3.3)."""
+    with 1 on latent-frame slots whose pixels are given (all 0 for segments, §3.3)."""
     _, _, t, h, w = pose_latent.shape
     if given_mask.shape != (MASK_CHANNELS, t):
         raise ValueError(f"given_mask has shape {tuple(given_mask.shape)}; expected {(MASK_CHANNELS, t)}")

@@ -28,7 +28,7 @@ _KNOWN_KEYS = set(SIZE_KEYS) | {
 
 @dataclass(frozen=True)
 class PoseGenConfig(WanSizes):
-    """Constructor arguments of PoseGen's ``WanModel`` (spec §1.3)."""
+    """Constructor arguments of PoseGen's ``WanModel`` (§1.3)."""
 
     has_image_input: bool = True
     has_image_pos_emb: bool = False
@@ -78,7 +78,7 @@ def _check_architecture(cfg: PoseGenConfig, input_name: str) -> None:
     if cfg.out_dim != LATENT_CHANNELS:
         raise PoseGenInputError(input_name, f"out_dim is {cfg.out_dim}.", f"{LATENT_CHANNELS} (Wan 2.1 latents)")
     if cfg.has_image_pos_emb:
-        # PoseGen feeds 257 CLIP tokens; a 514-token FLF2V position table cannot broadcast onto them (spec §1.3).
+        # PoseGen feeds 257 CLIP tokens; a 514-token FLF2V position table cannot broadcast onto them (§1.3).
         raise PoseGenInputError(input_name, "has_image_pos_emb=true is the FLF2V layout, which PoseGen cannot run.",
                                 "has_image_pos_emb=false")
     cfg.check_heads(input_name)

@@ -1,4 +1,4 @@
-"""PoseGen's DiT forward, run over the modules of ComfyUI's own ``WanModel`` (spec §2).
+"""PoseGen's DiT forward, run over the modules of ComfyUI's own ``WanModel`` (§2).
 
 Installed as an object patch on ``diffusion_model._forward`` (see ``comfy_model``), so ComfyUI's
 ``DIFFUSION_MODEL`` wrappers, weight casting, LoRA patches and offloading all still apply. Differences from
@@ -37,7 +37,7 @@ def time_modulation(wan: nn.Module, t: torch.Tensor, dtype: torch.dtype) -> tupl
 
 def joint_qkv(attn: nn.Module, a_video: torch.Tensor, a_ref: torch.Tensor, rope: torch.Tensor,
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Q, K (normed, rotated) and V of ``[video ; reference]`` with the shared weights (spec §2.5), heads packed."""
+    """Q, K (normed, rotated) and V of ``[video ; reference]`` with the shared weights (§2.5), heads packed."""
     x = torch.cat([a_video, a_ref.expand(a_video.shape[0], -1, -1)], dim=1)
     b, s = x.shape[:2]
     n, d = attn.num_heads, attn.head_dim
@@ -56,7 +56,7 @@ def crossattention(
     attn: nn.Module, x: torch.Tensor, context: torch.Tensor, context_img_len: int, transformer_options: dict,
     on_query_keys: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
-    """Video tokens attend to the text tokens and, separately, the CLIP tokens (spec §2.6). ``on_query_keys``
+    """Video tokens attend to the text tokens and, separately, the CLIP tokens (§2.6). ``on_query_keys``
     sees the normed query and text keys (KV sharing builds its subject maps from them)."""
     image, text = context[:, :context_img_len], context[:, context_img_len:]
     q = rms_norm(attn.norm_q, attn.q(x))
@@ -83,8 +83,8 @@ def posegen_block(
     kv: AttentionHook | None = None,
     index: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One Wan block on both streams (spec §2.4). ``ref_needed_after=False`` skips reference work whose
-    result nothing reads (the last block). ``kv`` records or shares the anchor's K/V (spec §5.3)."""
+    """One Wan block on both streams (§2.4). ``ref_needed_after=False`` skips reference work whose
+    result nothing reads (the last block). ``kv`` records or shares the anchor's K/V (§5.3)."""
     table = cast_param(block.modulation, video)
     shift1, scale1, gate1, shift2, scale2, gate2 = (table + e6).chunk(6, dim=1)
     r_shift1, r_scale1, r_gate1, r_shift2, r_scale2, r_gate2 = (table + e6_ref).chunk(6, dim=1)
@@ -103,7 +103,7 @@ def posegen_block(
         ref_update = out[:, n_video:]
     else:
         # every token also attends to the anchor's K/V; background tokens (in neither segment's subject mask)
-        # take that result, the reference tokens always do (spec §5.3)
+        # take that result, the reference tokens always do (§5.3)
         out_shared = attend(attn, q, *shared, transformer_options)
         keep = kv.keep_own(index, video.shape[0], video.device)
         video = torch.where(keep[..., None], own_video, video + out_shared[:, :n_video] * gate1)

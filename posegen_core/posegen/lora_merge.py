@@ -1,4 +1,4 @@
-"""PoseGen's checkpoint key layout and its LoRA merge rule (spec §1.2, §1.5).
+"""PoseGen's checkpoint key layout and its LoRA merge rule (§1.2, §1.5).
 
 On disk every key starts with ``pipe.dit.``; a Linear that carries a LoRA appears as
 ``<module>.base_layer.{weight,bias}`` plus ``<module>.lora_A[.<adapter>].weight`` and

@@ -127,7 +127,7 @@ def pad_indices(num_frames: int, length: int, mode: PadMode) -> np.ndarray:
     """The source frame of each of ``length`` output frames.
 
     - ``loop``: 0, 1, …, L-1, 0, 1, …
-    - ``mirror``: PoseGen's padding (spec §4.2): the time-reversed continuation that repeats the edge frame,
+    - ``mirror``: PoseGen's padding (§4.2): the time-reversed continuation that repeats the edge frame,
       0, …, L-1, L-1, L-2, …, 0, 0, 1, … (period 2L, bouncing back again when still short).
     - ``hold``: 0, …, L-1, L-1, L-1, …
     A ``length`` below ``num_frames`` gives the first ``length`` frames in every mode.

@@ -8,14 +8,14 @@ Three styles (:data:`STYLES`):
     skeleton (PoseGen's 134-row layout maps onto it 1:1 minus the two pupils, which PoseGen never draws).
     PoseGen wrote its canvas with ``cv2.VideoWriter`` (BGR) and read it back as RGB, so the colours the model saw
     are the listed tuples reversed; that is what we output. The mp4v compression of that round trip is *not*
-    reproduced (in-memory frames are cleaner, spec §4.5).
+    reproduced (in-memory frames are cleaner, §4.5).
 ``openpose``
     The familiar OpenPose/DWPose look as comfyui_controlnet_aux draws it, in RGB: limbs as ellipses at 0.6 of the
     OpenPose colours, full-colour keypoint circles, hands as HSV-coloured lines with blue points, face as white
     dots, feet when present. Stroke sizes follow the output size (native at a 512-pixel short side, as
     controlnet_aux draws them).
 ``mono``
-    PoseAnything's skeleton images (spec poseanything-model §2.2): pure white lines on black, no anti-aliasing, no
+    PoseAnything's skeleton images (docs/method/poseanything.md §2.2): pure white lines on black, no anti-aliasing, no
     joint markers, about 3 px wide at a 512-pixel long side; any skeleton.
 
 Output size: by default the sequence's canvas; otherwise the canvas is fitted into the output with a uniform scale,
@@ -42,7 +42,7 @@ Point = tuple[float, float]
 # draws frame f of the sequence into the given (zeroed) output image
 FrameDrawer = Callable[[int, np.ndarray], None]
 
-# --- PoseGen's renderer constants (spec §8.3, §8.4) ---------------------------------------------------------------
+# --- PoseGen's renderer constants (§8.3, §8.4) ---------------------------------------------------------------
 
 # Thresholds compared in float32, like PoseGen's float32 scores against a Python float (so exactly 0.3 draws)
 POSEGEN_BODY_THRESHOLD = np.float32(0.3)
@@ -72,7 +72,7 @@ def _reverse(colors: tuple[RGB, ...]) -> tuple[RGB, ...]:
     return tuple((c[2], c[1], c[0]) for c in colors)
 
 
-# What the model saw (spec §8.5): drawing the reversed tuple into an RGB array equals drawing the tuple into a BGR
+# What the model saw (§8.5): drawing the reversed tuple into an RGB array equals drawing the tuple into a BGR
 # array and reading it back as RGB, because every OpenCV fill here is per-channel and without anti-aliasing.
 POSEGEN_LINK_COLORS_SEEN = _reverse(POSEGEN_LINK_COLORS_WRITTEN)
 POSEGEN_KEYPOINT_COLORS_SEEN = _reverse(POSEGEN_KEYPOINT_COLORS_WRITTEN)
@@ -219,7 +219,7 @@ def _hue_wheel(n: int) -> tuple[RGB, ...]:
 
 
 def _posegen_limb(canvas: np.ndarray, p: Point, q: Point, color: RGB) -> None:
-    """One body link exactly as PoseGen draws it (spec §8.4 step 1-4)."""
+    """One body link exactly as PoseGen draws it (§8.4 step 1-4)."""
     h, w = canvas.shape[:2]
     seg = _segment(p, q, w, h, margin=64.0)
     if seg is None:
@@ -415,7 +415,7 @@ def _mono_frames(seq: PoseSequence, out_w: int, out_h: int) -> FrameDrawer:
     mask = np.zeros((out_h, out_w), np.uint8)
 
     def draw(f: int, target: np.ndarray) -> None:
-        # PoseAnything drew 1-px polylines and dilated them (spec §2.2). Doing the same gives strokes exactly
+        # PoseAnything drew 1-px polylines and dilated them (§2.2). Doing the same gives strokes exactly
         # ``width`` px across; cv2.line's own thickness draws about thickness + 2 px (5 px for 3). LINE_8 keeps
         # every pixel exactly 0 or 255.
         mask.fill(0)

@@ -55,7 +55,7 @@ def patch_embed(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def rms_norm(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Normalise in float32, cast back, then scale by the weight (PoseGen's order; spec §9 item 5)."""
+    """Normalise in float32, cast back, then scale by the weight (PoseGen's order; §9 item 5)."""
     weight, _ = module_weight_and_bias(norm, x)
     xf = x.float()
     normed = (xf * torch.rsqrt(xf.pow(2).mean(dim=-1, keepdim=True) + norm.eps)).to(x.dtype)

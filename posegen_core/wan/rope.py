@@ -1,4 +1,4 @@
-"""3-axis RoPE tables for video and reference tokens, in float64 as PoseGen computes them (spec §2.3).
+"""3-axis RoPE tables for video and reference tokens, in float64 as PoseGen computes them (§2.3).
 
 The tables use ComfyUI's rotation-matrix layout ``[1, L, 1, head_dim/2, 2, 2]`` so that
 ``comfy.ldm.flux.math.apply_rope1`` applies them; a float64 table makes that rotation run in float64.

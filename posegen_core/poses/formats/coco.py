@@ -1,4 +1,4 @@
-"""COCO-WholeBody-133 poses (Sapiens, RTMPose, mmpose) as ``human`` sequences in OpenPose order (spec 8.2).
+"""COCO-WholeBody-133 poses (Sapiens, RTMPose, mmpose) as ``human`` sequences in OpenPose order (§8.2).
 
 Arrays ``[frames, (people,) 133, 2|3]`` with optional scores, ``.npy`` files of them, and JSON files of persons
 ``{"keypoints": [[x, y]*133], "keypoint_scores": [s*133]}``.
@@ -26,12 +26,12 @@ from .checks import (
 )
 from .files import load_json
 
-# Spec 8.2: OpenPose-18 row d takes COCO row COCO_TO_OPENPOSE18[d], counted after the neck is inserted at row 17
+# §8.2: OpenPose-18 row d takes COCO row COCO_TO_OPENPOSE18[d], counted after the neck is inserted at row 17
 COCO_TO_OPENPOSE18 = (0, 17, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
 
 
 def coco_wholebody_to_human(points: np.ndarray) -> np.ndarray:
-    """[..., 133, 3] COCO-WholeBody (x, y, score) -> [..., 136, 3] HUMAN rows, spec 8.2 exactly.
+    """[..., 133, 3] COCO-WholeBody (x, y, score) -> [..., 136, 3] HUMAN rows, §8.2 exactly.
 
     Neck = mean of the shoulders (rows 5, 6) for x, y and score, inserted at row 17; rows 0..17 reordered into
     OpenPose-18 (simultaneously); feet 18..23 and face 24..91 follow, pupils 92, 93 stay missing, hands 94..135.
@@ -101,7 +101,7 @@ def _score_array(scores: np.ndarray | None, kps: np.ndarray, single: bool, keypo
 
 def from_coco_wholebody(keypoints: np.ndarray, scores: np.ndarray | None, width: int | None, height: int | None,
                         fps: float | None = None, *, input_name: str = "keypoints") -> PoseSequence:
-    """COCO-WholeBody-133 arrays (Sapiens, RTMPose, ...) -> ``human`` sequence in OpenPose order (spec 8.2).
+    """COCO-WholeBody-133 arrays (Sapiens, RTMPose, ...) -> ``human`` sequence in OpenPose order (§8.2).
 
     ``keypoints``: [frames, people, 133, 2|3] or [frames, 133, 2|3] (one person), pixels. Scores come from
     ``scores`` ([frames, (people,) 133]) when given, else the third column, else 1.0 for every point. Scores

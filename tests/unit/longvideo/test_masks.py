@@ -35,7 +35,8 @@ SHARED_BLOCKS = (1, 2)
 
 def posegen_compute_attn_map(q: torch.Tensor, k: torch.Tensor, token_indices: list[int], num_heads: int,
                              grid: tuple[int, int, int]) -> torch.Tensor:
-    """PoseGen's formula as the spec states it (all logits per head, head mean, keyword columns summed)."""
+    """PoseGen's formula as docs/method/posegen.md §6.2 states it (all logits per head, head mean, keyword
+    columns summed)."""
     b, n, d = q.shape
     hd = d // num_heads
     qh = q.view(b, n, num_heads, hd).transpose(1, 2)

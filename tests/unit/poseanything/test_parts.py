@@ -1,7 +1,7 @@
 """PoseAnything part segmentation, α and token masks (posegen_core/poseanything/parts.py).
 
 Checked bit for bit against the released code's outputs in ``poseanything_tiny_v1`` (segmentation PNGs and
-``segmentation.safetensors``) and against Appendix A of the spec (poseanything-model.md).
+``segmentation.safetensors``) and against Appendix A of docs/method/poseanything.md.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def test_video_convenience_matches_golden(fig, seg_dir, seg_tensors):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Appendix A of the spec
+# Appendix A of docs/method/poseanything.md
 # ----------------------------------------------------------------------------------------------------------------
 
 _WHITE = (255, 255, 255)

@@ -1,4 +1,4 @@
-"""Skeleton frames from subject masks (the offline BlumNet substitute, spec poseanything-model §2.2, §6.4).
+"""Skeleton frames from subject masks (the offline BlumNet substitute, §2.2, §6.4).
 
 Everything is checked on analytic shapes drawn here: a long rectangle, a plus, and a four-legged "animal" (body
 ellipse, four leg rectangles, neck and head), with and without boundary noise. Masks are 512 px on the long side

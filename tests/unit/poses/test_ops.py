@@ -149,7 +149,7 @@ def test_pad_to_length_frames_and_markers(mode):
 
 
 def test_pad_mirror_matches_posegen_tail():
-    # spec §4.2: frames start..L-1 followed by L-1, L-2, ..., L-p
+    # §4.2: frames start..L-1 followed by L-1, L-2, ..., L-p
     seq = tagged(10)
     out = pad_to_length(seq, 14, "mirror")
     assert frame_ids(out)[10:] == [9, 8, 7, 6]

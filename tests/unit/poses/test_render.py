@@ -79,7 +79,7 @@ def human_figure(w: float = 720, h: float = 1280) -> np.ndarray:
     return kp
 
 
-# --- posegen: PoseGen's renderer (spec §8.3-8.5) ------------------------------------------------------------------
+# --- posegen: PoseGen's renderer (§8.3-8.5) ------------------------------------------------------------------
 
 
 def test_posegen_tables_follow_the_spec():
@@ -89,7 +89,7 @@ def test_posegen_tables_follow_the_spec():
     assert len(POSEGEN_LINK_COLORS_WRITTEN) == 23
     assert POSEGEN_LINK_COLORS_WRITTEN[9] == (0, 255, 225)
     assert POSEGEN_LINK_COLORS_WRITTEN[13] == POSEGEN_LINK_COLORS_WRITTEN[16] == (255, 0, 170)
-    # HSV(k/20, 1, 1) * 255 computed like matplotlib, rounded like OpenCV (half to even): the spec's table
+    # HSV(k/20, 1, 1) * 255 computed like matplotlib, rounded like OpenCV (half to even): the table in §8.3
     for k, color in enumerate(HAND_LINK_COLORS_HSV):
         h6 = k / 20 * 6
         i = int(h6)

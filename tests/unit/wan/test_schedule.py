@@ -14,7 +14,7 @@ def test_matches_golden_scheduler(golden_tensors):
 def test_posegen_25_step_table():
     sigmas = flow_match_sigmas()
     assert len(sigmas) == 26
-    # values from PoseGen's own table (spec section 7)
+    # values from PoseGen's own table (§7)
     for i, value in {0: 1.0, 1: 0.991735, 13: 0.821918, 24: 0.172414}.items():
         assert sigmas[i].item() == pytest.approx(value, abs=1e-6)
     assert torch.all(sigmas[1:] < sigmas[:-1])

@@ -1,4 +1,4 @@
-"""COCO-WholeBody-133 (formats.coco): spec 8.2's neck and OpenPose order, shapes and scores, JSON and .npy
+"""COCO-WholeBody-133 (formats.coco): §8.2's neck and OpenPose order, shapes and scores, JSON and .npy
 files."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from posegen_core.poses.formats.checks import PoseInputError
 from posegen_core.poses.formats.coco import from_coco_wholebody, read_coco_wholebody_json
 from posegen_core.poses.skeletons import HUMAN
 
-# spec 8.2: OpenPose-18 destination row -> COCO source row (counted after the neck insert at 17)
+# §8.2: OpenPose-18 destination row -> COCO source row (counted after the neck insert at 17)
 SPEC_82 = {0: 0, 1: 17, 2: 6, 3: 8, 4: 10, 5: 5, 6: 7, 7: 9, 8: 12, 9: 14, 10: 16, 11: 11, 12: 13, 13: 15,
            14: 2, 15: 1, 16: 4, 17: 3}
 
