@@ -33,3 +33,14 @@ def test_fp8_weights_benchmark_runs():
     assert sizes["fp8_e4m3fn"] == sizes["fp8_e5m2"] < 0.6 * sizes["bf16"] < 0.6 * sizes["fp32"]
     assert 0 < errors["bf16"]["max_abs"] < errors["fp8_e4m3fn"]["max_abs"]
     assert 0 < errors["bf16"]["max_abs"] < errors["fp8_e5m2"]["max_abs"]
+
+
+def test_gpu_check_runs_its_cpu_path_at_tiny_size():
+    from bench import gpu_check
+
+    result = gpu_check.main(["--tiny", "--configs", "bf16", "--steps", "2"])["bf16"]
+    assert "error" not in result, result
+    assert result["anchor_kv_gib"] > 0  # the anchor recorded K/V and the base shared them
+    assert list(result["chunks"]) == ["anchor (records K/V)", "base (shares K/V)", "transition (cond model)"]
+    assert all(len(chunk["seconds_per_step"]) == 2 for chunk in result["chunks"].values())
+    assert result["peak_ram_gib"] >= 0 and result["size"] == [64, 64, 17]
