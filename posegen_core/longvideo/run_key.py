@@ -35,7 +35,7 @@ class RunKey:
         return self._hash.hexdigest()[:KEY_LENGTH]
 
 
-def _feed(h, value: Any) -> None:  # noqa: C901 - one dispatch over the kinds of value a run has
+def _feed(h, value: Any) -> None:
     if value is None or isinstance(value, (bool, int, float, str)):
         h.update(f"{type(value).__name__}:{value!r};".encode())
     elif isinstance(value, torch.Tensor):

@@ -98,7 +98,7 @@ class VideoFileWriter:
         if self._container is not None:
             try:
                 self._container.close()
-            except Exception:  # noqa: BLE001 - the file is being thrown away; its own error does not matter
+            except Exception:  # the file is being thrown away: its own closing error does not matter
                 pass
             self._container = None
         try:
