@@ -7,7 +7,6 @@ socket connection refused, so a download attempt would fail the test.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import sys
@@ -21,8 +20,8 @@ from posegen_core.poses import extract_mediapipe as em
 from posegen_core.poses.sequence import PoseSequence
 from posegen_core.poses.skeletons import HUMAN
 
-HAS_MEDIAPIPE = importlib.util.find_spec("mediapipe") is not None
-needs_mediapipe = pytest.mark.skipif(not HAS_MEDIAPIPE, reason="mediapipe is not installed")
+# mediapipe is optional for users but part of the development environment (requirements-dev.txt): the extraction
+# tests always run, and fail loudly if it is missing.
 
 NOSE, NECK, R_SHOULDER, L_SHOULDER, R_EYE, L_EYE, R_EAR, L_EAR = 0, 1, 2, 5, 14, 15, 16, 17
 R_WRIST, L_WRIST = 4, 7
@@ -59,8 +58,6 @@ def _shifted(image: np.ndarray, dx: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def astronaut_pose() -> PoseSequence:
-    if not HAS_MEDIAPIPE:
-        pytest.skip("mediapipe is not installed")
     with pytest.MonkeyPatch.context() as patch:  # runs before the function-scoped guard: guard here too
         _block_network(patch)
         return em.extract_poses(_astronaut()[None])
@@ -88,7 +85,6 @@ def test_every_human_index_is_assigned_at_most_once():
     assert [HUMAN.keypoints[i] for i in em.FEET_NOT_IN_MEDIAPIPE] == ["left_small_toe", "right_small_toe"]
 
 
-@needs_mediapipe
 def test_body_and_feet_maps_match_mediapipe_landmark_names():
     from mediapipe.python.solutions.pose import PoseLandmark
 
@@ -165,7 +161,6 @@ def test_missing_mediapipe_raises_with_install_hint(monkeypatch: pytest.MonkeyPa
     assert "nothing is downloaded" in message and "DWPose" in message
 
 
-@needs_mediapipe
 def test_unbundled_model_complexity_is_refused_instead_of_downloaded(monkeypatch: pytest.MonkeyPatch):
     from mediapipe.python.solutions import download_utils
 
@@ -178,7 +173,6 @@ def test_unbundled_model_complexity_is_refused_instead_of_downloaded(monkeypatch
         em.extract_poses(np.zeros((1, 8, 8, 3), np.uint8), model_complexity=2)
 
 
-@needs_mediapipe
 def test_the_default_model_ships_in_the_wheel():
     import mediapipe
 
@@ -259,14 +253,12 @@ def test_astronaut_hands_are_reported(astronaut_pose: PoseSequence):
             assert np.linalg.norm(wrist - kp[same, :2]) < np.linalg.norm(wrist - kp[other, :2])
 
 
-@needs_mediapipe
 def test_blank_image_has_no_person():
     poses = em.extract_poses(np.zeros((1, 256, 256, 3), np.uint8))
     assert poses.keypoints.shape == (1, 1, 136, 3)
     assert not poses.keypoints.any()
 
 
-@needs_mediapipe
 def test_clip_tracks_a_moving_person_and_reports_progress():
     step = 4
     clip = np.stack([_shifted(_astronaut(), step * i) for i in range(5)])
@@ -287,7 +279,6 @@ def test_clip_tracks_a_moving_person_and_reports_progress():
     assert abs(float(np.mean(dy))) < 2.0
 
 
-@needs_mediapipe
 def test_should_stop_raising_stops_extraction_with_its_exception():
     class Interrupted(Exception):
         pass
@@ -306,14 +297,12 @@ def test_should_stop_raising_stops_extraction_with_its_exception():
     assert calls == [(1, 5), (2, 5)]
 
 
-@needs_mediapipe
 def test_should_stop_returning_true_stops_extraction():
     clip = np.zeros((3, 64, 64, 3), np.uint8)
     with pytest.raises(InterruptedError, match="before frame 1 of 3"):
         em.extract_poses(clip, should_stop=lambda: True)
 
 
-@needs_mediapipe
 def test_graph_start_noise_is_filtered_but_other_stderr_output_is_kept(capfd: pytest.CaptureFixture[str]):
     def should_stop() -> None:  # runs inside the filtered window, writing where native code writes
         os.write(2, b"E0000 00:00:1795253029.502838   22998 fake.cc:1] an error line must survive\n")
@@ -326,7 +315,6 @@ def test_graph_start_noise_is_filtered_but_other_stderr_output_is_kept(capfd: py
     assert "inference_feedback_manager" not in err and "XNNPACK" not in err
 
 
-@needs_mediapipe
 def test_extraction_speed_benchmark_runs():
     from bench import extraction_speed
 
