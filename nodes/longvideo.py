@@ -13,6 +13,7 @@ import nodes as comfy_nodes
 from comfy_api.v0_0_2 import io
 
 from ..posegen_core.errors import PoseGenInputError, inputs_named
+from ..posegen_core.longvideo.frame_sources import RenderedPoses
 from ..posegen_core.longvideo.kvshare import MASK_MODES
 from ..posegen_core.longvideo.options import (
     FRAMING,
@@ -215,6 +216,20 @@ def _progress(bar: comfy.utils.ProgressBar):
     return lambda done, total, preview: bar.update_absolute(done, total, preview)
 
 
+def _driving(pose_frames, driving_poses, reference_image):
+    """The driving video: the pose frames given, or the poses drawn per chunk in PoseGen's style on the
+    reference's canvas (exactly one of the two)."""
+    if (pose_frames is None) == (driving_poses is None):
+        raise PoseGenInputError("pose_frames", "both pose_frames and driving_poses are connected." if pose_frames
+                                is not None else "neither pose_frames nor driving_poses is connected.",
+                                "one of them: rendered pose frames, or the POSE_KEYPOINT to draw")
+    if pose_frames is not None:
+        return pose_frames
+    height, width = reference_image.shape[1:3]
+    with inputs_named({"render_style": "driving_poses"}):
+        return RenderedPoses(read_poses(driving_poses, "driving_poses"), "posegen", int(width), int(height))
+
+
 class PoseGenLongVideoSampler(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -233,10 +248,14 @@ class PoseGenLongVideoSampler(io.ComfyNode):
                 io.Model.Input("base_model", tooltip="Load PoseGen Model, variant base (720p-81f-base)."),
                 io.Model.Input("cond_model", tooltip="Load PoseGen Model, variant cond (720p-81f-cond)."),
                 *_shared_inputs(),
-                io.Image.Input("pose_frames", tooltip="The whole driving pose video, rendered on the reference's "
-                               "canvas (e.g. Render Poses, style posegen)."),
+                io.Image.Input("pose_frames", optional=True,
+                               tooltip="The whole driving pose video, rendered on the reference's canvas (e.g. Render "
+                               "Poses, style posegen). Or leave it out and connect driving_poses."),
                 io.Sampler.Input("sampler", tooltip=SAMPLER_TOOLTIP),
                 *_sampling_inputs(),
+                pose_input("driving_poses", "Instead of pose_frames: the driving POSE_KEYPOINT, drawn chunk by chunk "
+                           "exactly as Render Poses (style posegen) draws it on the reference's canvas, so no "
+                           "frame batch of the whole video is held.", optional=True),
                 io.Image.Input("hand_frames", optional=True, tooltip="Hand surface-normal frames, one per pose frame."),
                 io.Combo.Input("missing_hands", options=list(MISSING_HANDS), default="black frames", optional=True,
                                tooltip="Without hand_frames: black frames (PoseGen's no-hand input) or skip."),
@@ -254,15 +273,16 @@ class PoseGenLongVideoSampler(io.ComfyNode):
 
     @classmethod
     def execute(cls, base_model, cond_model, positive, negative, vae, clip_vision_output, reference_image,
-                pose_frames, sampler, width: int, height: int, seed: int, steps: int, cfg: float, hand_frames=None,
-                missing_hands: str = "black frames", layout: SegmentLayout | None = None,
-                kv_sharing: KVSharing | None = None, posecrafter: PoseCrafterOptions | None = None) -> io.NodeOutput:
+                sampler, width: int, height: int, seed: int, steps: int, cfg: float, pose_frames=None,
+                driving_poses=None, hand_frames=None, missing_hands: str = "black frames",
+                layout: SegmentLayout | None = None, kv_sharing: KVSharing | None = None,
+                posecrafter: PoseCrafterOptions | None = None) -> io.NodeOutput:
         settings = LongVideoSettings(
             width=width, height=height, steps=steps, cfg=cfg, seed=seed,
             black_hands_when_missing=MISSING_HANDS.get(missing_hands, True), layout=layout or SegmentLayout(),
             kv_sharing=kv_sharing or KVSharing(), posecrafter=posecrafter or PoseCrafterOptions())
-        inputs = LongVideoInputs(positive, negative, vae, clip_vision_output, reference_image, pose_frames,
-                                 hand_frames)
+        inputs = LongVideoInputs(positive, negative, vae, clip_vision_output, reference_image,
+                                 _driving(pose_frames, driving_poses, reference_image), hand_frames)
         with inputs_named(KV_SHARING_INPUTS):
             result = generate_long_video(base_model, cond_model, inputs, settings, sampler,
                                          progress=_progress(comfy.utils.ProgressBar(1)))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ..errors import PoseGenInputError
 from ..posegen.comfy_model import posegen_info
 from ..posegen.conditioning import check_image
+from .frame_sources import frame_source
 from .options import LongVideoSettings
 from .subject import SUBJECT_TOKENS_KEY
 
@@ -27,36 +28,36 @@ def check_frames(inputs: LongVideoInputs) -> None:
     reference = check_image(inputs.reference_image, "reference_image")
     if reference.shape[0] != 1:
         raise PoseGenInputError("reference_image", f"a batch of {reference.shape[0]} images.", "one image")
-    frames = check_image(inputs.pose_frames, "pose_frames")
-    for name, other in (("pose_frames", frames), ("hand_frames", inputs.hand_frames)):
-        if other is None:
+    poses = frame_source(inputs.pose_frames, "pose_frames")
+    for name, source in (("pose_frames", poses), ("hand_frames", frame_source(inputs.hand_frames, "hand_frames"))):
+        if source is None:
             continue
-        other = check_image(other, name)
-        if tuple(other.shape[1:3]) != tuple(reference.shape[1:3]):
-            raise PoseGenInputError(name, f"frames are {other.shape[2]}x{other.shape[1]} px but reference_image is "
-                                    f"{reference.shape[2]}x{reference.shape[1]} px.",
+        (width, height), (ref_h, ref_w) = source.size, reference.shape[1:3]
+        if (height, width) != (ref_h, ref_w):
+            raise PoseGenInputError(name, f"frames are {width}x{height} px but reference_image is {ref_w}x{ref_h} px.",
                                     "frames drawn on the reference's canvas")
-        if other.shape[0] != frames.shape[0]:
-            raise PoseGenInputError(name, f"{other.shape[0]} frames but pose_frames has {frames.shape[0]}.",
+        if source.num_frames != poses.num_frames:
+            raise PoseGenInputError(name, f"{source.num_frames} frames but pose_frames has {poses.num_frames}.",
                                     "one hand frame per pose frame")
 
 
 def check_options(inputs: LongVideoInputs, settings: LongVideoSettings) -> None:
     """The options' frames fit the pose frames: the inserted reference pose, and the poses or masks the KV
     sharing's mask mode reads (one per pose frame)."""
-    frames = inputs.pose_frames
+    poses = frame_source(inputs.pose_frames, "pose_frames")
+    count, (width, height) = poses.num_frames, poses.size
     frame = settings.posecrafter.reference_pose_frame
-    if frame is not None and tuple(frame.shape[1:3]) != tuple(frames.shape[1:3]):
+    if frame is not None and tuple(frame.shape[1:3]) != (height, width):
         raise PoseGenInputError("reference_pose_frame", f"{frame.shape[2]}x{frame.shape[1]} px but pose_frames are "
-                                f"{frames.shape[2]}x{frames.shape[1]}.", "the same canvas as the pose frames")
+                                f"{width}x{height}.", "the same canvas as the pose frames")
     kv = settings.kv_sharing
     if not kv.enabled:
         return
-    if kv.mask_mode == "pose" and kv.poses.num_frames < frames.shape[0]:
-        raise PoseGenInputError("poses", f"{kv.poses.num_frames} poses for {frames.shape[0]} pose frames.",
+    if kv.mask_mode == "pose" and kv.poses.num_frames < count:
+        raise PoseGenInputError("poses", f"{kv.poses.num_frames} poses for {count} pose frames.",
                                 "the POSE_KEYPOINT the pose frames were rendered from, one pose per frame")
-    if kv.mask_mode == "user" and kv.masks.shape[0] < frames.shape[0]:
-        raise PoseGenInputError("masks", f"got {tuple(kv.masks.shape)} for {frames.shape[0]} pose frames.",
+    if kv.mask_mode == "user" and kv.masks.shape[0] < count:
+        raise PoseGenInputError("masks", f"got {tuple(kv.masks.shape)} for {count} pose frames.",
                                 "a MASK batch with one mask per pose frame")
 
 

@@ -19,6 +19,7 @@ import torch
 from ..posegen.attention_hooks import KVSHARE_KEY
 from ..posegen.conditioning import check_segment_shape, encode_video, posegen_conditioning_values, preprocess_frames
 from ..wan.schedule import flow_match_sigmas
+from .frame_sources import BlackFrames, frame_source
 from .kvshare import KVShareContext
 from .noise import BaseStart
 from .options import LongVideoSettings
@@ -80,6 +81,9 @@ class ChunkSampler:
         self.sigmas = flow_match_sigmas(settings.steps, settings.shift)
         self.total_steps, self.done_steps = total_steps, 0
         self.progress = progress
+        self.poses = frame_source(inputs.pose_frames, "pose_frames")
+        hands = frame_source(inputs.hand_frames, "hand_frames")
+        self.hand_frames = hands or (BlackFrames(self.poses) if settings.black_hands_when_missing else None)
         self.ref_latent = encode_video(inputs.vae, preprocess_frames(inputs.reference_image, settings.width,
                                                                       settings.height), self.shape, "reference_image")
 
@@ -88,11 +92,7 @@ class ChunkSampler:
         return encode_video(self.inputs.vae, preprocess_frames(frames, s.width, s.height), self.shape, name)
 
     def hands(self, indices: np.ndarray) -> torch.Tensor | None:
-        if self.inputs.hand_frames is not None:
-            return self.inputs.hand_frames[indices]
-        if self.settings.black_hands_when_missing:
-            return torch.zeros_like(self.inputs.pose_frames[indices])
-        return None
+        return self.hand_frames.frames(indices) if self.hand_frames is not None else None
 
     def sample(self, model, pose_latent: torch.Tensor, hand_latent: torch.Tensor | None, given: torch.Tensor,
                kvshare: KVShareContext | None, label: str, start: BaseStart | None = None,
@@ -140,7 +140,7 @@ class ChunkSampler:
         """Regenerate a seam with the cond model (§3.8): the neighbours' frames are given (written over the pose
         and hand clips, mask 1), the middle follows the poses."""
         s = self.settings
-        poses = keyframes.apply(preprocess_frames(self.inputs.pose_frames[pose_indices], s.width, s.height).float())
+        poses = keyframes.apply(preprocess_frames(self.poses.frames(pose_indices), s.width, s.height).float())
         hands = self.hands(pose_indices)
         hand_latent = None
         if hands is not None:

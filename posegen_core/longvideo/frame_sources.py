@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import PoseGenInputError
+from ..posegen.conditioning import check_image
 from ..poses.render import STYLES, render_sequence, skeleton_supports
 from ..poses.sequence import PoseSequence
 
@@ -95,3 +96,10 @@ class BlackFrames:
     def frames(self, indices: np.ndarray) -> torch.Tensor:
         width, height = self.size
         return torch.zeros(len(np.asarray(indices)), height, width, 3)
+
+
+def frame_source(value: torch.Tensor | FrameSource | None, input_name: str) -> FrameSource | None:
+    """An input's frames as a source: an IMAGE batch (checked) becomes :class:`TensorFrames`, a source stays."""
+    if value is None or not isinstance(value, torch.Tensor):
+        return value
+    return TensorFrames(check_image(value, input_name))

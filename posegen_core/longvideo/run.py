@@ -23,6 +23,7 @@ from ..posegen.conditioning import MASK_CHANNELS, check_image, latent_frames, po
 from . import memory
 from .checks import check_frames, check_model_variant, check_options, check_subject_word
 from .chunk_sampler import ChunkSampler, Progress, sampler_for_chunk
+from .frame_sources import FrameSource, frame_source
 from .kvshare import AnchorRecord, KVShareContext, kv_bytes
 from .masks import pose_token_masks, user_token_masks
 from .merge import StreamingMerge, blend_pair
@@ -47,8 +48,9 @@ class LongVideoInputs:
     vae: Any
     clip_vision_output: Any
     reference_image: torch.Tensor
-    pose_frames: torch.Tensor  # the whole driving video, rendered poses [L, H, W, C]
-    hand_frames: torch.Tensor | None = None
+    # the driving video: rendered pose frames [L, H, W, C], or a source that draws each chunk's frames when needed
+    pose_frames: torch.Tensor | FrameSource
+    hand_frames: torch.Tensor | FrameSource | None = None
 
 
 @dataclass
@@ -69,9 +71,10 @@ class _Runner:
         self.base_model, self.cond_model = base_model, cond_model
         self.inputs, self.settings = inputs, settings
         layout, kv, posecrafter = settings.layout, settings.kv_sharing, settings.posecrafter
+        driving_frames = frame_source(inputs.pose_frames, "pose_frames").num_frames
         with inputs_named({"anchor": "anchor_segment"}):
-            self.plan = plan_segments(inputs.pose_frames.shape[0], layout.segment_length, layout.head_overlap,
-                                      layout.tail_overlap, anchor=kv.anchor_segment)
+            self.plan = plan_segments(driving_frames, layout.segment_length, layout.head_overlap, layout.tail_overlap,
+                                      anchor=kv.anchor_segment)
         check_options(inputs, settings)
         self.insert = posecrafter.insert_reference_pose
         self.start = base_start(posecrafter.start_noise, posecrafter.start_sigmas, settings)
@@ -113,10 +116,10 @@ class _Runner:
         """A base segment's pose and hand frames."""
         indices = self._base_indices(chunk)
         if not self.insert:
-            return self.inputs.pose_frames[indices], self.chunks.hands(indices)
+            return self.chunks.poses.frames(indices), self.chunks.hands(indices)
         driving = indices[1:]
-        poses = torch.cat([self.settings.posecrafter.reference_pose_frame[:1].to(self.inputs.pose_frames),
-                           self.inputs.pose_frames[driving]])
+        reference_pose = self.settings.posecrafter.reference_pose_frame[:1, ..., :3].float().cpu()
+        poses = torch.cat([reference_pose, self.chunks.poses.frames(driving)])
         hands = self.chunks.hands(driving)
         if hands is not None:
             hands = torch.cat([torch.zeros_like(hands[:1]), hands])  # no hand normals for the reference pose
@@ -240,8 +243,9 @@ def transition_between(cond_model, inputs: LongVideoInputs, settings: LongVideoS
     check_frames(inputs)
     s, layout = settings, settings.layout
     length, head, tail = layout.segment_length, layout.head_overlap, layout.tail_overlap
-    if inputs.pose_frames.shape[0] != length:
-        raise PoseGenInputError("pose_frames", f"{inputs.pose_frames.shape[0]} frames for a transition of "
+    window = frame_source(inputs.pose_frames, "pose_frames").num_frames
+    if window != length:
+        raise PoseGenInputError("pose_frames", f"{window} frames for a transition of "
                                 f"{length}.", "the poses of exactly one transition window")
     for name, frames, need in (("frames_before", before, head), ("frames_after", after, tail)):
         check_image(frames, name)

@@ -67,6 +67,17 @@ def test_long_video_is_identical_for_a_fixed_seed(comfy_server, long_prompt):
     assert np.array_equal(first, _frames(again)) and not np.array_equal(first, other)
 
 
+def test_driving_poses_drawn_per_chunk_give_the_rendered_frames_video(comfy_server, long_prompt):
+    """POSE_KEYPOINT straight into the sampler (drawn chunk by chunk) = the same poses through Render Poses."""
+    rendered = _frames(comfy_server.run_ok(_with_frames(long_prompt, "rendered", 11)))
+    prompt = _with_frames(long_prompt, "keypoints", 11)
+    del prompt[SAMPLER]["inputs"]["pose_frames"]
+    prompt[SAMPLER]["inputs"]["driving_poses"] = ["13", 0]
+    drawn = comfy_server.run_ok(prompt)
+    assert "14" not in drawn.executed_nodes  # no Render Poses: no frame batch of the whole video
+    assert np.array_equal(rendered, _frames(drawn))
+
+
 def _server_rss(server: ComfyServer) -> int:
     gc.collect()
     return psutil.Process(server.process.pid).memory_info().rss
@@ -102,6 +113,8 @@ BAD = {  # case -> (node type, node input the message names first, fragment)
     "head overlap not 4a+1": ("PoseGenSegmentLayout", "head_overlap", "4a+1 frames"),
     "pose masks without poses": ("PoseGenKVSharing", "pose_keypoint", "needs the driving poses"),
     "user masks without masks": ("PoseGenKVSharing", "masks", "needs a MASK batch"),
+    "pose frames and driving poses": ("PoseGenLongVideoSampler", "pose_frames", "both pose_frames and driving_poses"),
+    "no driving video": ("PoseGenLongVideoSampler", "pose_frames", "neither pose_frames nor driving_poses"),
 }
 
 
@@ -132,6 +145,10 @@ def test_bad_long_video_inputs(comfy_server, long_prompt, case):
         del kv["pose_keypoint"]
     elif case == "user masks without masks":
         kv["mask_mode"] = "user"
+    elif case == "pose frames and driving poses":
+        sampler["driving_poses"] = ["13", 0]
+    elif case == "no driving video":
+        del sampler["pose_frames"]
     result = comfy_server.run(prompt, timeout=1200)
     assert result.status == "error", result.describe()
     node_type, name, fragment = BAD[case]

@@ -286,3 +286,25 @@ def test_transition_between_keeps_the_frames_away_from_the_seam(models):
     with pytest.raises(PoseGenInputError, match="^pose_frames: 8 frames for a transition of 9"):
         transition_between(cond, replace(inputs, pose_frames=inputs.pose_frames[:8]), _settings(), video[:5],
                            video[-6:])
+
+
+def test_driving_poses_rendered_per_chunk_give_the_same_video(models):
+    """POSE_KEYPOINT drawn by the run chunk by chunk = the same poses drawn by Render Poses beforehand."""
+    from posegen_core.longvideo.frame_sources import RenderedPoses
+    from posegen_core.poses.render import render_sequence
+
+    base, cond, vae = models
+    rng = np.random.default_rng(5)
+    frames = 22  # two base segments and a transition, the last one mirror-padded
+    xy = rng.uniform([4, 4], [28, 44], size=(1, 1, HUMAN.num_keypoints, 2)) + rng.normal(
+        0, 1.5, size=(frames, 1, HUMAN.num_keypoints, 2))
+    seq = PoseSequence(HUMAN, np.concatenate([xy, np.ones((frames, 1, HUMAN.num_keypoints, 1))], -1).astype(
+        np.float32), 32, 48)
+    rendered = torch.from_numpy(render_sequence(seq, "posegen", 32, 48)).float().div(255)  # Render Poses' IMAGE
+    assert rendered.any()
+    settings = _settings(kv=_kv(mask_mode="none"))
+    inputs = _inputs(vae, frames)
+    want = generate_long_video(base, cond, replace(inputs, pose_frames=rendered), settings, EULER).frames
+    got = generate_long_video(base, cond, replace(inputs, pose_frames=RenderedPoses(seq, "posegen", 32, 48)),
+                              settings, EULER).frames
+    assert got.shape[0] == frames and torch.equal(got, want)
