@@ -80,9 +80,10 @@ EXPECTED_INTERFACES = {
     "PoseGenLongVideoSampler": {
         "required": {"base_model": "MODEL", "cond_model": "MODEL", "positive": "CONDITIONING",
                      "negative": "CONDITIONING", "vae": "VAE", "clip_vision_output": "CLIP_VISION_OUTPUT",
-                     "reference_image": "IMAGE", "pose_frames": "IMAGE", "sampler": "SAMPLER", "width": "INT",
+                     "reference_image": "IMAGE", "sampler": "SAMPLER", "width": "INT",
                      "height": "INT", "seed": "INT", "steps": "INT", "cfg": "FLOAT"},
-        "optional": {"hand_frames": "IMAGE", "missing_hands": "COMBO", "layout": "POSEGEN_SEGMENT_LAYOUT",
+        "optional": {"pose_frames": "IMAGE", "driving_poses": "POSE_KEYPOINT", "hand_frames": "IMAGE",
+                     "missing_hands": "COMBO", "layout": "POSEGEN_SEGMENT_LAYOUT",
                      "kv_sharing": "POSEGEN_KV_SHARING", "posecrafter": "POSEGEN_POSECRAFTER_OPTIONS"},
         "output": ["IMAGE", "STRING"],
     },
