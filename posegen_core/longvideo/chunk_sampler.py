@@ -72,14 +72,15 @@ def _with_values(conditioning: list, values: dict[str, Any]) -> list:
 
 class ChunkSampler:
     """What every chunk shares (reference latent, CLIP, prompts, noise, schedule) and how one chunk is encoded,
-    sampled through ComfyUI and decoded; reports progress over ``total_steps`` sampler steps."""
+    sampled through ComfyUI and decoded. Counts the sampler steps it runs (``steps_run``) and reports progress
+    over ``total_steps``, starting from ``done_steps`` (a resumed run's finished steps)."""
 
     def __init__(self, inputs: LongVideoInputs, settings: LongVideoSettings, total_steps: int,
                  progress: Progress | None) -> None:
         self.inputs, self.settings = inputs, settings
         self.shape = check_segment_shape(settings.layout.segment_length, settings.width, settings.height)
         self.sigmas = flow_match_sigmas(settings.steps, settings.shift)
-        self.total_steps, self.done_steps = total_steps, 0
+        self.total_steps, self.done_steps, self.steps_run = total_steps, 0, 0
         self.progress = progress
         self.poses = frame_source(inputs.pose_frames, "pose_frames")
         hands = frame_source(inputs.hand_frames, "hand_frames")
@@ -98,7 +99,8 @@ class ChunkSampler:
                kvshare: KVShareContext | None, label: str, start: BaseStart | None = None,
                sampler=None) -> torch.Tensor:
         """One chunk through ComfyUI's sampling from an empty latent: with the seed's noise over the settings'
-        schedule, or with ``start``'s noise and schedule; ``sampler`` defaults to PoseGen's (Euler)."""
+        schedule, or with ``start``'s noise and schedule; ``sampler`` defaults to PoseGen's (Euler). A piece of a
+        stepwise sampler runs only its steps (the result is the chunk's only when the piece reaches the end)."""
         import comfy.sample
 
         values = posegen_conditioning_values(pose_latent, given, self.ref_latent, hand_latent,
@@ -111,34 +113,34 @@ class ChunkSampler:
             sigmas, noise = self.sigmas, comfy.sample.prepare_noise(latent, self.settings.seed)
         else:
             sigmas, noise = start.sigmas, start.noise.generate_noise({"samples": latent})
-        offset = self.done_steps
         samples = comfy.sample.sample_custom(
             model, noise, self.settings.cfg, sampler or posegen_sampler(), sigmas,
             _with_values(self.inputs.positive, values), _with_values(self.inputs.negative, values), latent,
-            callback=self._callback(model, offset), disable_pbar=True, seed=self.settings.seed)
-        self.done_steps = offset + len(sigmas) - 1
+            callback=self._callback(model), disable_pbar=True, seed=self.settings.seed)
         log.info("PoseGen: %s sampled", label)
         return samples
 
-    def _callback(self, model, offset: int):
+    def _callback(self, model):
         import latent_preview
 
         previewer = latent_preview.get_previewer(model.load_device, model.model.latent_format)
 
         def callback(step: int, x0: torch.Tensor, x: torch.Tensor, total: int) -> None:
+            self.done_steps += 1  # ComfyUI calls this once per sampler step
+            self.steps_run += 1
             if self.progress is not None:
                 preview = previewer.decode_latent_to_preview_image("JPEG", x0) if previewer else None
-                self.progress(offset + step + 1, self.total_steps, preview)
+                self.progress(min(self.done_steps, self.total_steps), self.total_steps, preview)
         return callback
 
     def decode(self, samples: torch.Tensor) -> torch.Tensor:
         frames = self.inputs.vae.decode(samples)
         return frames.reshape(-1, *frames.shape[-3:]).float().cpu()
 
-    def transition(self, cond_model, plan: SegmentPlan, keyframes: TransitionKeyframes, pose_indices: np.ndarray,
-                   label: str, sampler=None) -> torch.Tensor:
+    def transition_latent(self, cond_model, plan: SegmentPlan, keyframes: TransitionKeyframes,
+                          pose_indices: np.ndarray, label: str, sampler=None) -> torch.Tensor:
         """Regenerate a seam with the cond model (§3.8): the neighbours' frames are given (written over the pose
-        and hand clips, mask 1), the middle follows the poses."""
+        and hand clips, mask 1), the middle follows the poses. Returns the sampled latent."""
         s = self.settings
         poses = keyframes.apply(preprocess_frames(self.poses.frames(pose_indices), s.width, s.height).float())
         hands = self.hands(pose_indices)
@@ -147,5 +149,10 @@ class ChunkSampler:
             hand_clip = keyframes.apply(preprocess_frames(hands, s.width, s.height).float())
             hand_latent = encode_video(self.inputs.vae, hand_clip, self.shape, "hand_frames")
         pose_latent = encode_video(self.inputs.vae, poses, self.shape, "pose_frames")
-        return self.decode(self.sample(cond_model, pose_latent, hand_latent, transition_mask_channels(plan), None,
-                                       label, sampler=sampler))
+        return self.sample(cond_model, pose_latent, hand_latent, transition_mask_channels(plan), None, label,
+                           sampler=sampler)
+
+    def transition(self, cond_model, plan: SegmentPlan, keyframes: TransitionKeyframes, pose_indices: np.ndarray,
+                   label: str, sampler=None) -> torch.Tensor:
+        """A transition's decoded frames."""
+        return self.decode(self.transition_latent(cond_model, plan, keyframes, pose_indices, label, sampler))

@@ -49,18 +49,61 @@ class KVShareSettings:
         return range(self.max_block_idx + 1)
 
 
+KV_STORAGE: dict[str, torch.dtype | None] = {"model dtype": None, "fp8_e4m3fn": torch.float8_e4m3fn}
+FP8_MAX = 448.0  # the largest float8_e4m3fn
+
+
+@dataclass(frozen=True)
+class ScaledFp8:
+    """A tensor kept in float8_e4m3fn with one scale (amax / 448), so nothing overflows the format's range."""
+
+    data: torch.Tensor
+    scale: float
+
+    @staticmethod
+    def of(tensor: torch.Tensor, device: torch.device) -> ScaledFp8:
+        amax = float(tensor.abs().max()) if tensor.numel() else 0.0
+        scale = amax / FP8_MAX if amax > 0 else 1.0
+        return ScaledFp8((tensor.float() / scale).to(device=device, dtype=torch.float8_e4m3fn), scale)
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        return (self.data.to(device).float() * self.scale).to(dtype)
+
+    def numel(self) -> int:
+        return self.data.numel()
+
+    def element_size(self) -> int:
+        return self.data.element_size()
+
+
 @dataclass
 class AnchorRecord:
-    """What the anchor run leaves behind: K/V per (step, block, pass) and keyword maps per (step, block)."""
+    """What the anchor run leaves behind: K/V per (step, block, pass) and keyword maps per (step, block).
 
-    kv: dict[tuple[int, int, int], tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    ``kv_dtype`` None keeps the K/V as computed (exact); float8_e4m3fn halves a bf16 store (scaled, not exact).
+    ``peak_kv_bytes`` is the most K/V bytes held at once, over the record's life."""
+
+    kv: dict[tuple[int, int, int], tuple[torch.Tensor | ScaledFp8, torch.Tensor | ScaledFp8]] = field(
+        default_factory=dict)
     maps: dict[tuple[int, int], torch.Tensor] = field(default_factory=dict)  # normalised [f, h, w]
     storage: torch.device = torch.device("cpu")
+    kv_dtype: torch.dtype | None = None
+    peak_kv_bytes: int = 0
+
+    @property
+    def kv_nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for pair in self.kv.values() for t in pair)
 
     @property
     def nbytes(self) -> int:
-        tensors = [t for pair in self.kv.values() for t in pair] + list(self.maps.values())
-        return sum(t.numel() * t.element_size() for t in tensors)
+        return self.kv_nbytes + sum(t.numel() * t.element_size() for t in self.maps.values())
+
+    def keep(self, key: tuple[int, int, int], k: torch.Tensor, v: torch.Tensor) -> None:
+        if self.kv_dtype is None:
+            self.kv[key] = (k.detach().to(self.storage), v.detach().to(self.storage))
+        else:
+            self.kv[key] = (ScaledFp8.of(k.detach(), self.storage), ScaledFp8.of(v.detach(), self.storage))
+        self.peak_kv_bytes = max(self.peak_kv_bytes, self.kv_nbytes)
 
     def clear(self) -> None:
         self.kv.clear()
@@ -127,8 +170,7 @@ class ForwardKV:
         self._check_batch(k.shape[0])
         record = self.context.record
         for i, pass_ in enumerate(self.passes):
-            record.kv[(self.step, block, pass_)] = (k[i:i + 1].detach().to(record.storage),
-                                                    v[i:i + 1].detach().to(record.storage))
+            record.keep((self.step, block, pass_), k[i:i + 1], v[i:i + 1])
 
     def shared_kv(self, block: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Base segment: the anchor's K/V for this step and block, one row per batch element's pass."""
@@ -140,8 +182,8 @@ class ForwardKV:
         except KeyError:
             raise ValueError(f"the anchor recorded no K/V for step {self.step}, block {block}: anchor and base "
                              "segments must use the same steps and blocks") from None
-        k = torch.cat([pk for pk, _ in pairs]).to(device=like.device, dtype=like.dtype)
-        v = torch.cat([pv for _, pv in pairs]).to(device=like.device, dtype=like.dtype)
+        k = torch.cat([pk.to(device=like.device, dtype=like.dtype) for pk, _ in pairs])
+        v = torch.cat([pv.to(device=like.device, dtype=like.dtype) for _, pv in pairs])
         if k.shape[1:] != like.shape[1:]:
             raise ValueError(f"anchor K/V have {k.shape[1]} tokens, this segment {like.shape[1]}: anchor and base "
                              "segments need the same size and length")

@@ -44,6 +44,7 @@ class MemoryInputs:
     base_chunks: int
     transition_chunks: int
     device_total: int  # VRAM the run may use (after ComfyUI's reserve)
+    lockstep: bool = True  # the anchor's K/V of one shared step held at a time
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def plan_memory(m: MemoryInputs) -> MemoryPlan:
         PhaseNeed("encode poses", m.vae_weights + m.vae_encode_working, m.base_weights + m.cond_weights,
                   m.base_chunks * m.conditioning_bytes, "per chunk, once"),
         PhaseNeed("shared steps", vram, m.cond_weights + spill + kv_ram, base_disk,
-                  "anchor and base segments in lockstep" if m.kv_store else "no KV sharing"),
+                  ("anchor and base segments in lockstep" if m.lockstep else "anchor first, every shared step held")
+                  if m.kv_store else "no KV sharing"),
         PhaseNeed("base segments", on_device(m.base_weights, m.sampling_working)[0],
                   m.cond_weights + on_device(m.base_weights, m.sampling_working)[1], base_disk),
     ]

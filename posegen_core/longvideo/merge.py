@@ -141,64 +141,99 @@ def crossfade_merge_uint8(chunks: Sequence[FramesT], plan: SegmentPlan) -> Frame
     return _merge(chunks, plan, lambda dt: dt == torch.uint8, "uint8")
 
 
-class StreamingMerge:
-    """The merge of §4.4 built while the chunks arrive — every base chunk first, then the transitions — so only
-    the video itself is held, never all decoded chunks at once.
+FrameSink = Callable[[torch.Tensor], None]  # takes the next finished frames of the video, in order
 
-    Base chunks are written whole at their planned start; a transition cross-fades into its neighbours' overlap
-    frames and fills the seam. Before that, :meth:`keyframes` reads the transition's given frames from the video:
-    the neighbours' untouched overlap frames (a base chunk's head and tail overlaps are disjoint because
-    S > H0 + T0). The video is kept to the covered length until :meth:`result`, because a transition's given
-    frames may lie past the driving length. The result equals :func:`crossfade_merge` frame for frame.
+
+class WindowedMerge:
+    """The merge of §4.4 built chunk by chunk in video order, handing every frame to ``sink`` as soon as no later
+    chunk can change it — so at most two base chunks and one transition are held, whatever the video's length.
+
+    Order: base 0, then for every transition its next base chunk and then the transition itself (base 0, base 2,
+    transition 1, base 4, transition 3, ...). A transition cross-fades into the last ``H0`` frames of the base
+    chunk before it and the first ``T0`` of the one after it; before that, :meth:`keyframes` gives it those
+    frames untouched (a base chunk's head and tail overlaps are disjoint because S > H0 + T0). Frames past the
+    driving length are never handed on. The frames equal :func:`crossfade_merge`'s, bit for bit.
     """
 
-    def __init__(self, plan: SegmentPlan) -> None:
-        self.plan = plan
-        self.video: torch.Tensor | None = None
-        self._written: set[int] = set()
+    def __init__(self, plan: SegmentPlan, sink: FrameSink) -> None:
+        self.plan, self.sink = plan, sink
+        self.held: dict[int, torch.Tensor] = {}  # base chunk index -> its frames (head blended once emitted)
+        self.emitted = 0  # video frames handed on so far
+        self._next = 0  # index of the chunk expected next
 
-    def _place(self, frames: torch.Tensor) -> torch.Tensor:
-        if frames.dim() != 4 or frames.shape[0] != self.plan.segment_length:
+    @property
+    def expects(self) -> Chunk | None:
+        """The chunk to add next (None when the video is complete)."""
+        order = self.order()
+        return order[self._next] if self._next < len(order) else None
+
+    def order(self) -> tuple[Chunk, ...]:
+        chunks = self.plan.chunks
+        return (chunks[0], *(c for t in self.plan.transition_chunks for c in (chunks[t.index + 1], t)))
+
+    def _check(self, chunk: Chunk, frames: torch.Tensor | None = None) -> None:
+        if chunk != self.expects:
+            expected = self.expects
+            raise ValueError(f"chunk {chunk.index} added out of order; expected "
+                             f"{'none' if expected is None else expected.index}")
+        if frames is not None and (frames.dim() != 4 or frames.shape[0] != self.plan.segment_length):
             raise ValueError(f"frames: shape {tuple(frames.shape)}; expected [{self.plan.segment_length}, H, W, C]")
-        if self.video is None:
-            self.video = torch.zeros((self.plan.covered_frames, *frames.shape[1:]), dtype=frames.dtype)
-        return frames.to(self.video.dtype)
 
     def add_base(self, chunk: Chunk, frames: torch.Tensor) -> None:
-        if chunk.kind != "base":
-            raise ValueError(f"chunk {chunk.index} is a {chunk.kind} chunk")
-        if any(c.kind == "transition" for c in self.plan.chunks if c.index in self._written):
-            raise ValueError("add every base chunk before the transitions")
-        self.video[chunk.start:chunk.end] = self._place(frames)  # type: ignore[index]
-        self._written.add(chunk.index)
+        self._check(chunk, frames)
+        self.held[chunk.index] = frames
+        self._next += 1
+        if self.expects is None:  # the only chunk: nothing will blend into it
+            self._emit(frames)
+            self.held.clear()
 
     def keyframes(self, chunk: Chunk) -> TransitionKeyframes:
         """The given frames of transition ``chunk``: its neighbours' overlap frames, as they were decoded."""
-        self._check_neighbours(chunk)
+        self._check(chunk)
         s, h0, t0 = self.plan.segment_length, self.plan.head_overlap, self.plan.tail_overlap
-        head = self.video[chunk.start:chunk.start + h0].clone()  # type: ignore[index]
-        tail = self.video[chunk.end - t0:chunk.end].clone()  # type: ignore[index]
-        return TransitionKeyframes(head, tail, range(0, h0), range(s - t0, s))
+        before, after = self.held[chunk.index - 1], self.held[chunk.index + 1]
+        return TransitionKeyframes(before[s - h0:].clone(), after[:t0].clone(), range(0, h0), range(s - t0, s))
 
     def add_transition(self, chunk: Chunk, frames: torch.Tensor) -> None:
-        self._check_neighbours(chunk)
-        frames = self._place(frames)
-        h0, t0, start, end = self.plan.head_overlap, self.plan.tail_overlap, chunk.start, chunk.end
-        video = self.video
-        video[start:start + h0] = crossfade(video[start:start + h0], frames[:h0])  # type: ignore[index]
-        video[start + h0:end - t0] = frames[h0:frames.shape[0] - t0]  # type: ignore[index]
-        video[end - t0:end] = crossfade(frames[-t0:], video[end - t0:end])  # type: ignore[index]
-        self._written.add(chunk.index)
+        self._check(chunk, frames)
+        s, h0, t0 = self.plan.segment_length, self.plan.head_overlap, self.plan.tail_overlap
+        before, after = self.held.pop(chunk.index - 1), self.held[chunk.index + 1]
+        frames = frames.to(before.dtype)
+        start = 0 if chunk.index == 1 else t0  # the first T0 frames went out with the transition before
+        self._emit(before[start:s - h0])
+        self._emit(crossfade(before[s - h0:], frames[:h0]))
+        self._emit(frames[h0:s - t0])
+        self._emit(crossfade(frames[s - t0:], after[:t0]))
+        self._next += 1
+        if self.expects is None:
+            self._emit(after[t0:])
+            self.held.clear()
 
-    def _check_neighbours(self, chunk: Chunk) -> None:
-        if chunk.kind != "transition":
-            raise ValueError(f"chunk {chunk.index} is a {chunk.kind} chunk")
-        missing = {chunk.index - 1, chunk.index + 1} - self._written
-        if missing:
-            raise ValueError(f"transition {chunk.index} needs base chunks {sorted(missing)} first")
+    def _emit(self, frames: torch.Tensor) -> None:
+        room = self.plan.output_frames - self.emitted
+        if room > 0 and frames.shape[0]:
+            self.sink(frames[:room])
+            self.emitted += min(room, frames.shape[0])
+
+    @property
+    def complete(self) -> bool:
+        return self.expects is None
+
+
+class FrameCollector:
+    """A sink that keeps the video as one IMAGE batch (for short videos and tests), preallocated once."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.filled = total, 0
+        self.video: torch.Tensor | None = None
+
+    def __call__(self, frames: torch.Tensor) -> None:
+        if self.video is None:
+            self.video = torch.empty((self.total, *frames.shape[1:]), dtype=frames.dtype)
+        self.video[self.filled:self.filled + frames.shape[0]] = frames
+        self.filled += frames.shape[0]
 
     def result(self) -> torch.Tensor:
-        if len(self._written) != len(self.plan.chunks):
-            missing = sorted({c.index for c in self.plan.chunks} - self._written)
-            raise ValueError(f"chunks {missing} were never added")
-        return self.video[:self.plan.output_frames]  # type: ignore[index]
+        if self.video is None or self.filled != self.total:
+            raise ValueError(f"{self.filled} of {self.total} frames arrived")
+        return self.video

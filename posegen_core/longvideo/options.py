@@ -23,7 +23,7 @@ import torch
 from ..errors import PoseGenInputError
 from ..posecrafter.start_noise import check_schedule
 from ..poses.sequence import PoseSequence
-from .kvshare import MASK_MODES, KVShareSettings
+from .kvshare import KV_STORAGE, MASK_MODES, KVShareSettings
 from .plan import check_layout
 
 # PoseGen's README presets for KV sharing by framing of the reference: (first steps, last blocks) of 25 / 40;
@@ -60,7 +60,9 @@ class KVSharing:
     ``shared_steps`` sampler steps and the last ``shared_blocks`` blocks; every other base segment attends to them
     on its background tokens. ``mask_mode`` picks how the foreground (which keeps its own attention) is found:
     ``attention`` (the subject word's cross-attention, PoseGen's), ``pose`` (around ``poses``), ``user``
-    (``masks``) or ``none``. 0 steps or 0 blocks = no sharing."""
+    (``masks``) or ``none``. 0 steps or 0 blocks = no sharing. ``lockstep`` runs the anchor and the other base
+    segments together through the shared steps (the same video, one step's K/V held); ``kv_storage`` fp8 stores
+    the K/V in float8."""
 
     anchor_segment: int = 0
     shared_steps: int = 2
@@ -69,8 +71,13 @@ class KVSharing:
     poses: PoseSequence | None = None  # mask_mode "pose": the driving poses, one per pose frame
     masks: torch.Tensor | None = None  # mask_mode "user": MASK [frames, H, W], one per pose frame
     max_block_idx: int = 10  # blocks 0..max feed the attention masks (PoseGen's)
+    # the anchor and the base segments step by step through the shared steps, so one step's K/V is held (exact)
+    lockstep: bool = True
+    kv_storage: str = "model dtype"  # or "fp8_e4m3fn": half a bf16 store, not exact
 
     def __post_init__(self) -> None:
+        if self.kv_storage not in KV_STORAGE:
+            raise PoseGenInputError("kv_storage", f"'{self.kv_storage}' is unknown.", f"one of {', '.join(KV_STORAGE)}")
         for name in ("anchor_segment", "shared_steps", "shared_blocks"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -51,7 +51,25 @@ class RunFolder:
         except OSError as exc:
             raise PoseGenInputError("run_folder", f"cannot create the run folder '{self.path}' ({exc.strerror}).",
                                     "a writable ComfyUI output folder") from exc
+        self._check_manifest()
         return self
+
+    @property
+    def resumed(self) -> bool:
+        """Whether the folder already holds finished work (an earlier try of the same run)."""
+        return any(self.path.glob("*.safetensors"))
+
+    def _check_manifest(self) -> None:
+        """A folder under this run's name that another run wrote (copied or renamed by hand) is refused, untouched."""
+        try:
+            meta = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PoseGenInputError("run_folder", f"'{self.path}' has an unreadable {MANIFEST}.",
+                                    "a run folder this pack wrote (remove it with PoseGen Run Folders)") from exc
+        if meta.get("key") != self.key:
+            raise PoseGenInputError("run_folder", f"'{self.path}' belongs to run {meta.get('key')!r}, not to this "
+                                    f"run ({self.key}): its finished work is from other inputs.",
+                                    "the folder of this run (remove this one with PoseGen Run Folders)")
 
     # --- entries -----------------------------------------------------------------------------------------------
 

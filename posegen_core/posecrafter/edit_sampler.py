@@ -20,6 +20,7 @@ import torch
 
 from ..errors import PoseGenInputError
 from ..poses.sequence import PoseSequence
+from ..wan.stepwise import StepwiseEuler
 from .face_hand import FaceHandEdit
 from .latent_edit import EditPlan
 
@@ -50,7 +51,9 @@ def editing_euler(edit: LatentEdit, at_step: int = 0):
         return comfy.k_diffusion.sampling.sample_euler(model, x, sigmas[k:], extra_args=extra_args,
                                                        callback=shifted if callback else None, disable=disable)
 
-    return comfy.samplers.KSAMPLER(sample)
+    sampler = comfy.samplers.KSAMPLER(sample)
+    sampler.stepwise = StepwiseEuler({at_step: edit})  # the same arithmetic in pieces (the lockstep anchor)
+    return sampler
 
 
 class FaceHandEditSampler(comfy.samplers.KSAMPLER):

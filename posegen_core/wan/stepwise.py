@@ -70,3 +70,12 @@ def is_plain_euler(sampler) -> bool:
 
     return (getattr(sampler, "sampler_function", None) is comfy.k_diffusion.sampling.sample_euler
             and not getattr(sampler, "extra_options", None) and not getattr(sampler, "inpaint_options", None))
+
+
+def stepwise_of(sampler) -> StepwiseEuler | None:
+    """The Euler-with-edits a SAMPLER is, when it can be run in pieces: plain Euler, or a SAMPLER that says so
+    with a ``stepwise`` attribute (PoseCrafter's face/hand edit); None for any other SAMPLER."""
+    own = getattr(sampler, "stepwise", None)
+    if isinstance(own, StepwiseEuler):
+        return own
+    return StepwiseEuler() if is_plain_euler(sampler) else None

@@ -186,20 +186,36 @@ def test_merge_checks_its_inputs():
         crossfade_merge([*good[:3], good[3].double(), good[4]], plan)
 
 
-def test_streaming_merge_equals_the_reference_merge_and_gives_untouched_keyframes():
-    from posegen_core.longvideo.merge import StreamingMerge
+@pytest.mark.parametrize("frames", [81, 82, 300, 301, 420])
+def test_windowed_merge_equals_the_reference_merge_and_gives_untouched_keyframes(frames):
+    from posegen_core.longvideo.merge import FrameCollector, WindowedMerge
 
-    plan = plan_segments(300)
+    plan = plan_segments(frames)
     g = torch.Generator().manual_seed(3)
     chunks = {c.index: torch.rand(81, 4, 6, 3, generator=g) for c in plan.chunks}
-    merger = StreamingMerge(plan)
-    for chunk in plan.base_chunks:
-        merger.add_base(chunk, chunks[chunk.index])
-    for chunk in plan.transition_chunks:
+    collector, batches = FrameCollector(plan.output_frames), []
+    merger = WindowedMerge(plan, lambda f: (collector(f), batches.append(f.shape[0])))
+    while not merger.complete:
+        chunk = merger.expects
+        if chunk.is_base:
+            merger.add_base(chunk, chunks[chunk.index])
+            assert len(merger.held) <= 2  # never more than the two neighbours of a seam
+            continue
         keys = merger.keyframes(chunk)
         assert torch.equal(keys.head, chunks[chunk.index - 1][-21:])  # the neighbours' own frames, unblended
         assert torch.equal(keys.tail, chunks[chunk.index + 1][:20])
         merger.add_transition(chunk, chunks[chunk.index])
-    assert torch.allclose(merger.result(), crossfade_merge([chunks[c.index] for c in plan.chunks], plan), atol=1e-6)
-    with pytest.raises(ValueError, match="base chunks"):
-        StreamingMerge(plan).keyframes(plan.transition_chunks[0])
+    assert torch.equal(collector.result(), crossfade_merge([chunks[c.index] for c in plan.chunks], plan))
+    assert sum(batches) == plan.output_frames == frames
+
+
+def test_windowed_merge_refuses_chunks_out_of_order():
+    from posegen_core.longvideo.merge import WindowedMerge
+
+    plan = plan_segments(300)
+    merger = WindowedMerge(plan, lambda f: None)
+    with pytest.raises(ValueError, match="out of order; expected 0"):
+        merger.keyframes(plan.transition_chunks[0])
+    merger.add_base(plan.chunks[0], torch.zeros(81, 2, 2, 3))
+    with pytest.raises(ValueError, match="out of order; expected 2"):
+        merger.add_transition(plan.chunks[1], torch.zeros(81, 2, 2, 3))
