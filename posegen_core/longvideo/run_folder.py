@@ -133,9 +133,10 @@ def list_run_folders(root: Path) -> list[RunFolderInfo]:
     return sorted(found, key=lambda info: info.created)
 
 
-def remove_run_folders(root: Path, keep: str | None = None) -> list[RunFolderInfo]:
-    """Delete every run folder under ``root`` except ``keep``; returns what was removed."""
-    removed = [info for info in list_run_folders(root) if info.key != keep]
+def remove_run_folders(root: Path, keep: str | None = None, only: str | None = None) -> list[RunFolderInfo]:
+    """Delete every run folder under ``root`` except ``keep`` (or only the one named ``only``); returns what was
+    removed."""
+    removed = [info for info in list_run_folders(root) if info.key != keep and only in (None, info.key)]
     for info in removed:
         shutil.rmtree(info.path, ignore_errors=True)
     return removed

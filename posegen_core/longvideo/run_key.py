@@ -97,7 +97,10 @@ def vae_identity(vae) -> dict[str, Any]:
 
 def clip_vision_identity(output) -> dict[str, Any]:
     """CLIP_VISION_OUTPUT: its tensors."""
-    return {k: v for k, v in dict(output).items() if isinstance(v, torch.Tensor)} if output is not None else {}
+    if output is None:
+        return {}
+    fields = vars(output) if hasattr(output, "__dict__") else dict(output)  # comfy.clip_vision.Output: attributes
+    return {k: v for k, v in fields.items() if isinstance(v, torch.Tensor)}
 
 
 def _describable(value: Any) -> Any:
@@ -122,3 +125,24 @@ def _options(options: Mapping[str, Any]) -> Any:
         else:
             out[key] = _callable_name(value) if callable(value) else value
     return out
+
+
+def sampler_identity(sampler) -> dict[str, Any]:
+    """A SAMPLER by what it computes: its function, options and, for a per-chunk SAMPLER (the face/hand edit),
+    its own fields (the edit and the target poses)."""
+    if sampler is None:
+        return {"sampler": "euler"}
+    fields = {k: v for k, v in vars(sampler).items() if k not in ("sampler_function", "stepwise")}
+    return {"class": _callable_name(type(sampler)), "function": _callable_name(getattr(sampler, "sampler_function",
+                                                                                        None)), "fields": fields}
+
+
+def long_video_key(base_model, cond_model, inputs, settings, sampler) -> str:
+    """The run key of a long video: models, every input and setting, and the SAMPLER."""
+    key = RunKey()
+    key.add("base_model", model_identity(base_model)).add("cond_model", model_identity(cond_model))
+    key.add("positive", inputs.positive).add("negative", inputs.negative)
+    key.add("vae", vae_identity(inputs.vae)).add("clip_vision_output", clip_vision_identity(inputs.clip_vision_output))
+    key.add("reference_image", inputs.reference_image).add("pose_frames", inputs.pose_frames)
+    key.add("hand_frames", inputs.hand_frames).add("settings", settings).add("sampler", sampler_identity(sampler))
+    return key.hexdigest()

@@ -41,6 +41,7 @@ class PoseGenModelInfo:
     config: PoseGenConfig
     variant: str
     source: str
+    fingerprint: str = ""  # the checkpoint file's size and modification time: a replaced file is another model
 
 
 def attach_posegen_embeddings(wan: nn.Module, config: PoseGenConfig, device: torch.device | None) -> None:
@@ -111,8 +112,18 @@ def build_model_patcher(
     patcher.add_object_patch("diffusion_model._forward",
                              functools.partial(posegen_forward, patcher.model.diffusion_model, config))
     patcher.attachments[ATTACHMENT_KEY] = PoseGenModelInfo(config=config, variant=variant,
-                                                           source=Path(checkpoint.source).name)
+                                                           source=Path(checkpoint.source).name,
+                                                           fingerprint=file_fingerprint(checkpoint.source))
     return patcher
+
+
+def file_fingerprint(path) -> str:
+    """Size and modification time of a weights file (hashing 30 GB per run would take minutes)."""
+    try:
+        stat = Path(path).stat()
+    except (OSError, TypeError):
+        return ""
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def posegen_info(model: comfy.model_patcher.ModelPatcher, input_name: str = "model") -> PoseGenModelInfo:

@@ -69,6 +69,16 @@ class VideoFileWriter:
 
     # --- writing -----------------------------------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Fail now, naming the input, if the folder cannot take the file (before any frame is made)."""
+        def probe() -> None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.partial, "wb") as out:
+                out.write(b"\0")
+            self.partial.unlink()
+
+        self._io(probe)
+
     def write(self, frames: torch.Tensor) -> None:
         """Append IMAGE frames [n, H, W, 3]; the first batch fixes the size."""
         pixels = to_uint8(frames)

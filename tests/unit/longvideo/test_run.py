@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 
-from devtools.tiny_models import make_tiny_posegen, tiny_config, write_tiny_posegen, write_tiny_vae
 from posegen_core.errors import PoseGenInputError
 from posegen_core.longvideo.options import KVSharing, LongVideoSettings, PoseCrafterOptions, SegmentLayout
 from posegen_core.longvideo.plan import base_pose_indices, plan_segments
@@ -22,7 +21,6 @@ from posegen_core.longvideo.subject import SUBJECT_TOKENS_KEY
 from posegen_core.posecrafter.edit_sampler import FaceHandEditSampler
 from posegen_core.posecrafter.face_hand import FaceHandEdit
 from posegen_core.posecrafter.start_noise import InvertedNoise
-from posegen_core.posegen.comfy_model import load_model
 from posegen_core.poses.sequence import PoseSequence
 from posegen_core.poses.skeletons import HUMAN
 from posegen_core.wan.schedule import flow_match_sigmas
@@ -30,14 +28,6 @@ from posegen_core.wan.schedule import flow_match_sigmas
 SIZE = dict(width=32, height=48)
 SEGMENTS = dict(segment_length=9, head_overlap=1, tail_overlap=4)  # smallest valid layout: 4 generated frames
 EULER = comfy.samplers.sampler_object("euler")  # what KSamplerSelect "euler" gives
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    root = tmp_path_factory.mktemp("models")
-    base, cond = write_tiny_posegen(root, make_tiny_posegen(tiny_config(num_layers=2)))
-    vae = comfy.sd.VAE(sd=comfy.utils.load_torch_file(str(write_tiny_vae(root))))
-    return load_model(base, "auto", torch.float32), load_model(cond, "auto", torch.float32), vae
 
 
 class SpyVae:

@@ -21,7 +21,8 @@ from posegen_core.posecrafter.face_hand import FaceHandEdit
 from posegen_core.posecrafter.start_noise import InvertedNoise
 from posegen_core.video.writer import VideoFileWriter, read_frames, to_uint8
 from posegen_core.wan.schedule import flow_match_sigmas
-from .test_run import EULER, _faces, _inputs, _kv, _settings, models  # noqa: F401
+
+from .test_run import EULER, _faces, _inputs, _kv, _settings
 
 FRAMES = 35  # three base segments (0, 13, 26) and two transitions
 KV = dict(shared_steps=2)  # two lockstep steps of three
