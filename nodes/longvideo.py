@@ -17,7 +17,7 @@ from comfy_api.v0_0_2 import InputImpl, io, ui
 from ..posegen_core.errors import PoseGenInputError, inputs_named
 from ..posegen_core.longvideo.file_run import VideoOutput, generate_to_file
 from ..posegen_core.longvideo.frame_sources import RenderedPoses
-from ..posegen_core.longvideo.kvshare import MASK_MODES
+from ..posegen_core.longvideo.kvshare import KV_STORAGE, MASK_MODES
 from ..posegen_core.longvideo.options import (
     FRAMING,
     KVSharing,
@@ -142,19 +142,28 @@ class PoseGenKVSharing(io.ComfyNode):
                            "from, one per pose frame.", optional=True),
                 io.Mask.Input("masks", optional=True, tooltip="mask_mode user only: subject masks, one per pose "
                               "frame."),
+                io.Boolean.Input("lockstep", default=True, optional=True,
+                                 tooltip="Run the anchor and the other base segments together through the shared "
+                                 "steps, so the K/V of one step are held instead of all of them (the same video; "
+                                 "needs a SAMPLER that runs in pieces: euler or Face/Hand Edit Sampler)."),
+                io.Combo.Input("kv_storage", options=list(KV_STORAGE), default="model dtype", optional=True,
+                               tooltip="How the anchor's K/V are kept: as computed (exact), or fp8_e4m3fn (half of "
+                               "bf16, a small change to the shared segments)."),
             ],
             outputs=[KVSharingType.Output(display_name="kv_sharing")],
         )
 
     @classmethod
     def execute(cls, anchor_segment: int, framing: str, kv_steps: int, kv_blocks: int, mask_mode: str,
-                pose_keypoint=None, masks=None) -> io.NodeOutput:
+                pose_keypoint=None, masks=None, lockstep: bool = True,
+                kv_storage: str = "model dtype") -> io.NodeOutput:
         with inputs_named(KV_SHARING_INPUTS):
             steps, blocks = framing_steps_blocks(framing, kv_steps, kv_blocks)
             poses = read_poses(pose_keypoint) if pose_keypoint is not None and mask_mode == "pose" else None
             return io.NodeOutput(KVSharing(anchor_segment=anchor_segment, shared_steps=steps, shared_blocks=blocks,
                                            mask_mode=mask_mode, poses=poses,
-                                           masks=masks if mask_mode == "user" else None))
+                                           masks=masks if mask_mode == "user" else None, lockstep=lockstep,
+                                           kv_storage=kv_storage))
 
 
 class PoseGenPoseCrafterOptions(io.ComfyNode):

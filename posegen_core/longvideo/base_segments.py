@@ -6,7 +6,7 @@ Two orders give the same latents bit for bit:
   the anchor runs that one step and records its K/V, every other base segment runs the same step against them,
   and the step's K/V are dropped; after the shared steps each segment finishes on its own. The K/V of one step
   are held instead of all of them, and each segment's state after every step is kept in the store, so a resumed
-  run goes on from the last finished step (the anchor's earlier states are kept so it can record a step again).
+  run goes on from the last finished step (the anchor keeps its shared-step states so it can record one again).
 - **whole** (any other SAMPLER): the anchor is sampled first and records the K/V of every shared step, then each
   other base segment is sampled against them (§4.3's order).
 
@@ -25,7 +25,7 @@ from ..wan.stepwise import stepwise_of
 from . import memory
 from .kvshare import AnchorRecord, KVShareContext
 from .plan import Chunk
-from .work_store import conditioning_name, entry_name, load_tensor, state_name
+from .work_store import conditioning_name, drop_states, entry_name, resumable_piece, steps_done
 
 if TYPE_CHECKING:
     from .run import _Runner
@@ -95,50 +95,35 @@ class BaseSegments:
 
     # --- lockstep --------------------------------------------------------------------------------------------------
 
-    def _state(self, chunk: Chunk, steps: int) -> torch.Tensor | None:
-        if steps == 0:
-            return None
-        return load_tensor(self.store, state_name(chunk, steps), self.r.latent_shape(chunk), self.r.store_where)
-
-    def _steps_done(self, chunk: Chunk, shared: int) -> int:
-        return max((j for j in range(1, shared + 1) if self.store.has(state_name(chunk, j))), default=0)
-
-    def _piece(self, chunk: Chunk, start: int, stop: int | None, keep_states: bool):
-        """The chunk's SAMPLER for steps start..stop, saving its state after each step (the finishing piece saves
-        nothing: its result is the final latent)."""
-        stepwise = stepwise_of(self.r.samplers[chunk.index])
-
-        def on_step(done: int, x: torch.Tensor) -> None:
-            if keep_states:
-                self.store.save(state_name(chunk, done), {"x": x})
-                if chunk != self.anchor and done > 1:
-                    self.store.remove(state_name(chunk, done - 1))  # only the anchor steps back
-
-        return stepwise.piece(start, stop, self._state(chunk, start), on_step)
+    def _piece(self, chunk: Chunk, start: int, stop: int | None, shared: int):
+        """The chunk's SAMPLER for steps start..stop, saving its state after every step; the anchor keeps its
+        states of the shared steps (a resumed run may need it to record a step again)."""
+        return resumable_piece(self.store, chunk, stepwise_of(self.r.samplers[chunk.index]), start, stop,
+                               self.r.latent_shape(chunk), self.r.store_where,
+                               keep=lambda steps: chunk == self.anchor and steps <= shared)
 
     def _lockstep(self) -> None:
         shared = min(len(self.r.kv_settings.steps), self.r.base_steps)
         others = [c for c in self.todo if c != self.anchor]
         anchor_todo = self.anchor in self.todo
         for step in range(shared):
-            waiting = [c for c in others if self._steps_done(c, shared) <= step]
-            if not waiting and not (anchor_todo and self._steps_done(self.anchor, shared) <= step):
+            waiting = [c for c in others if steps_done(self.store, c, self.r.base_steps) <= step]
+            if not waiting and not (anchor_todo and steps_done(self.store, self.anchor, shared) <= step):
                 continue
             memory.release_memory()
             # the anchor runs this step (again, on a resumed run: the same state, the same K/V) and records it
             self._sample(self.anchor, self._conditioning(self.anchor, keep=True),
-                         self._piece(self.anchor, step, step + 1, keep_states=True), share=True,
+                         self._piece(self.anchor, step, step + 1, shared), share=True,
                          label=f"base chunk {self.anchor.index}, step {step + 1} (anchor)")
             for chunk in waiting:
-                self._sample(chunk, self._conditioning(chunk, keep=True),
-                             self._piece(chunk, step, step + 1, keep_states=True), share=True,
-                             label=f"base chunk {chunk.index}, step {step + 1}")
+                self._sample(chunk, self._conditioning(chunk, keep=True), self._piece(chunk, step, step + 1, shared),
+                             share=True, label=f"base chunk {chunk.index}, step {step + 1}")
             self.record.clear()  # this step's K/V are used up
         for chunk in self.todo:
             memory.release_memory()
-            latent = self._sample(chunk, self._conditioning(chunk, keep=True),
-                                  self._piece(chunk, shared, None, keep_states=False), share=False,
-                                  label=f"base chunk {chunk.index}")
+            start = max(shared, steps_done(self.store, chunk, self.r.base_steps))
+            latent = self._sample(chunk, self._conditioning(chunk, keep=True), self._piece(chunk, start, None, shared),
+                                  share=False, label=f"base chunk {chunk.index}")
             self._finish(chunk, latent)
-            for name in [state_name(chunk, j) for j in range(1, shared + 1)] + [conditioning_name(chunk)]:
-                self.store.remove(name)
+            drop_states(self.store, chunk, self.r.base_steps)
+            self.store.remove(conditioning_name(chunk))

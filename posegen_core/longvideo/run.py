@@ -42,7 +42,7 @@ from .plan import (
     plan_segments,
     transition_pose_indices,
 )
-from .work_store import MemoryStore, WorkStore, entry_name, load_tensor, state_name
+from .work_store import MemoryStore, WorkStore, drop_states, entry_name, load_tensor, resumable_piece, steps_done
 
 log = logging.getLogger("posegen")
 
@@ -195,10 +195,8 @@ class _Runner:
         """Sampler steps already done by an earlier try (finished chunks, lockstep states)."""
         done = 0
         for chunk in self.plan.chunks:
-            if self.store.has(entry_name(chunk)):
-                done += self.base_steps if chunk.is_base else self.settings.steps
-            elif chunk.is_base:
-                done += max((j for j in range(self.base_steps + 1) if self.store.has(state_name(chunk, j))), default=0)
+            steps = self.base_steps if chunk.is_base else self.settings.steps
+            done += steps if self.store.has(entry_name(chunk)) else steps_done(self.store, chunk, steps)
         return done
 
     def _video(self, sink: FrameSink) -> None:
@@ -217,9 +215,19 @@ class _Runner:
             if latent is None:
                 latent = self.chunks.transition_latent(
                     self.cond_model, self.plan, merge.keyframes(chunk), transition_pose_indices(self.plan, chunk),
-                    f"transition chunk {chunk.index}", sampler=self.samplers[chunk.index])
+                    f"transition chunk {chunk.index}", sampler=self._transition_sampler(chunk))
                 self.store.save(entry_name(chunk), {"x": latent})
+                drop_states(self.store, chunk, self.settings.steps)
             merge.add_transition(chunk, self.chunks.decode(latent))
+
+    def _transition_sampler(self, chunk: Chunk):
+        """A transition's SAMPLER, resumable step by step when it runs in pieces."""
+        stepwise = stepwise_of(self.samplers[chunk.index])
+        if stepwise is None:
+            return self.samplers[chunk.index]
+        steps = self.settings.steps
+        return resumable_piece(self.store, chunk, stepwise, steps_done(self.store, chunk, steps), None,
+                               self.latent_shape(chunk), self.store_where)
 
     def _decoded_base(self, chunk: Chunk) -> torch.Tensor:
         latent = load_tensor(self.store, entry_name(chunk), self.latent_shape(chunk), self.store_where)

@@ -3,11 +3,13 @@ stopped run resumes) or, for the plain in-process run, memory. Entries are named
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import torch
 
 from ..errors import PoseGenInputError
+from ..wan.stepwise import StepwiseEuler
 from .plan import Chunk
 
 
@@ -60,8 +62,33 @@ def entry_name(chunk: Chunk) -> str:
 
 
 def state_name(chunk: Chunk, steps: int) -> str:
-    """A base chunk's sampler state after ``steps`` lockstep steps."""
+    """A chunk's sampler state after ``steps`` steps."""
     return f"{entry_name(chunk)}.state{steps}"
+
+
+def steps_done(store: WorkStore, chunk: Chunk, steps: int) -> int:
+    """The most steps of ``chunk`` (out of ``steps``) whose state the store holds (0: none)."""
+    return max((j for j in range(1, steps + 1) if store.has(state_name(chunk, j))), default=0)
+
+
+def resumable_piece(store: WorkStore, chunk: Chunk, stepwise: StepwiseEuler, start: int, stop: int | None,
+                    shape: tuple[int, ...], where: str, keep: Callable[[int], bool] = lambda steps: False):
+    """The chunk's SAMPLER for steps ``start .. stop`` from its stored state after ``start`` steps, saving the
+    state after every step (so a stopped run loses one step at most) and dropping the one before it unless
+    ``keep(steps)`` says otherwise."""
+
+    def on_step(done: int, x: torch.Tensor) -> None:
+        store.save(state_name(chunk, done), {"x": x})
+        if done > 1 and not keep(done - 1):
+            store.remove(state_name(chunk, done - 1))
+
+    state = load_tensor(store, state_name(chunk, start), shape, where) if start else None
+    return stepwise.piece(start, stop, state, on_step)
+
+
+def drop_states(store: WorkStore, chunk: Chunk, steps: int) -> None:
+    for j in range(1, steps + 1):
+        store.remove(state_name(chunk, j))
 
 
 def conditioning_name(chunk: Chunk) -> str:

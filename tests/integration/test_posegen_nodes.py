@@ -84,8 +84,19 @@ EXPECTED_INTERFACES = {
                      "height": "INT", "seed": "INT", "steps": "INT", "cfg": "FLOAT"},
         "optional": {"pose_frames": "IMAGE", "driving_poses": "POSE_KEYPOINT", "hand_frames": "IMAGE",
                      "missing_hands": "COMBO", "layout": "POSEGEN_SEGMENT_LAYOUT",
-                     "kv_sharing": "POSEGEN_KV_SHARING", "posecrafter": "POSEGEN_POSECRAFTER_OPTIONS"},
-        "output": ["IMAGE", "STRING"],
+                     "kv_sharing": "POSEGEN_KV_SHARING", "posecrafter": "POSEGEN_POSECRAFTER_OPTIONS",
+                     "output": "POSEGEN_VIDEO_OUTPUT"},
+        "output": ["IMAGE", "STRING", "VIDEO"],
+    },
+    "PoseGenVideoOutput": {
+        "required": {"filename_prefix": "STRING", "encoding": "COMBO", "fps": "FLOAT", "keep_run_folder": "BOOLEAN"},
+        "optional": {},
+        "output": ["POSEGEN_VIDEO_OUTPUT"],
+    },
+    "PoseGenRunFolders": {
+        "required": {"action": "COMBO", "key": "STRING"},
+        "optional": {},
+        "output": ["STRING"],
     },
     "PoseGenSegmentLayout": {
         "required": {"segment_length": "INT", "head_overlap": "INT", "tail_overlap": "INT"},
@@ -95,7 +106,8 @@ EXPECTED_INTERFACES = {
     "PoseGenKVSharing": {
         "required": {"anchor_segment": "INT", "framing": "COMBO", "kv_steps": "INT", "kv_blocks": "INT",
                      "mask_mode": "COMBO"},
-        "optional": {"pose_keypoint": "POSE_KEYPOINT", "masks": "MASK"},
+        "optional": {"pose_keypoint": "POSE_KEYPOINT", "masks": "MASK", "lockstep": "BOOLEAN",
+                     "kv_storage": "COMBO"},
         "output": ["POSEGEN_KV_SHARING"],
     },
     "PoseGenPoseCrafterOptions": {

@@ -84,8 +84,8 @@ def _stop_after(steps: int):
     # (stop after this many steps, steps of the piece it stops in, steps run again on purpose)
     (True, 2, 1, 1),  # in shared step 1: base 4 has not run it; the anchor runs it again to record its K/V
     (True, 7, 1, 0),  # in base segment 2's own last step (after the shared steps each segment finishes alone)
-    (True, 11, 3, 0),  # in the second transition
-    (False, 4, 3, 3),  # the anchor first (a SAMPLER without pieces): base 2 lost, the anchor records again
+    (True, 11, 1, 0),  # in the second transition (its steps are kept one by one too)
+    (False, 4, 3, 3),  # the anchor first: base 2 is sampled whole, lost whole, and the anchor records again
 ])
 def test_a_stopped_run_resumes_to_the_same_video_running_only_unfinished_steps(models, lockstep, stop_at, piece,
                                                                               again):
@@ -99,7 +99,7 @@ def test_a_stopped_run_resumes_to_the_same_video_running_only_unfinished_steps(m
     resumed = _run(models, settings, store=store)
     assert torch.equal(resumed.frames, plain.frames)
     finished = int(re.search(r"\((\d+) of 15 were finished before\)", resumed.report).group(1))
-    assert 0 <= (stop_at + 1) - finished <= piece  # only the piece it stopped in is lost
+    assert 0 <= (stop_at + 1) - finished <= piece  # only the step (or the whole-chunk call) it stopped in is lost
     assert resumed.steps_run == total - finished + again
 
 
