@@ -128,3 +128,19 @@ def test_fp8_kv_storage_halves_the_store_and_stays_close(models):
     assert fp8.kv_peak_bytes * 4 == exact.kv_peak_bytes  # float32 tiny model: a quarter
     assert torch.equal(fp8.frames[:8], exact.frames[:8])  # the anchor does not read its own K/V
     assert 0 < (fp8.frames - exact.frames).abs().max() < 0.1
+
+
+def test_a_kv_store_that_cannot_fit_is_refused_before_sampling(models, monkeypatch):
+    import comfy.model_management
+
+    calls = []
+    monkeypatch.setattr(comfy.model_management, "get_free_memory", lambda *a, **k: 1024)  # 1 KiB of RAM left
+    with pytest.raises(PoseGenInputError, match=r"^kv_sharing: the anchor's K/V store needs .* but RAM has"):
+        _run(models, _settings(_kv(**KV), steps=3), progress=lambda *a: calls.append(a))
+    assert calls == []  # nothing was sampled
+
+
+def test_the_report_carries_the_memory_plan(models):
+    report = _run(models, _settings(_kv(**KV), steps=3)).report
+    assert "memory plan (GiB)" in report and "shared steps" in report and "transitions" in report
+    assert "anchor and base segments in lockstep" in report
