@@ -88,7 +88,9 @@ class PoseGenRunFolders(io.ComfyNode):
             "before their end (queue the same graph again to continue one). List them, or remove them to free the "
             "disk.",
             inputs=[
-                io.Combo.Input("action", options=list(RUN_FOLDER_ACTIONS), default="list"),
+                io.Combo.Input("action", options=list(RUN_FOLDER_ACTIONS), default="list",
+                               tooltip="list: show them; remove all: delete every one; remove one: the folder named "
+                               "by key."),
                 io.String.Input("key", default="", tooltip="remove one: the folder's name (its run key)."),
             ],
             outputs=[io.String.Output(display_name="folders")],

@@ -55,7 +55,7 @@ def test_long_video_has_the_driving_length(comfy_server, long_prompt):
     steps = long_prompt[SAMPLER]["inputs"]["steps"]
     assert result.progress[SAMPLER][-1] == (9 * steps, 9 * steps)  # one bar over all segments and steps
     assert result.previews.get(SAMPLER, 0) > 0
-    video = result.output_files("images", node_id="17")
+    video = result.output_files("images", node_id=SAMPLER)  # the sampler's own file (PoseGen Video Output)
     assert len(video) == 1 and video[0].suffix == ".mp4"
 
 
@@ -97,7 +97,7 @@ def test_interrupt_mid_segment_leaves_the_server_healthy(comfy_server, long_prom
 
     result = comfy_server.run(prompt, timeout=1200, on_message=interrupt_in_the_second_segment)
     assert result.status == "interrupted", result.describe()
-    assert "90" not in result.outputs and "17" not in result.outputs  # nothing that looks complete
+    assert "90" not in result.outputs and SAMPLER not in result.outputs  # nothing that looks complete
     after = _server_rss(comfy_server)
     assert after < baseline * 1.25 + 300 * 2**20, (baseline, after)
     assert comfy_server.run_ok(_with_frames(long_prompt, "after", 8)).ok
@@ -240,7 +240,7 @@ def test_an_old_transition_blend_graph_says_what_replaced_what(comfy_server, lon
     blend.update(segment_length=17, head_overlap=5, tail_overlap=4)
     prompt["96"] = {"class_type": "PoseGenTransitionBlend", "inputs": blend}
     prompt["97"] = {"class_type": "SaveImage", "inputs": {"images": ["96", 0], "filename_prefix": "old_blend"}}
-    del prompt["16"], prompt["17"]  # only the old node's branch
+    del prompt["16"], prompt[SAMPLER]  # only the old node runs (the sampler is an output node)
     message = _replaced_error(comfy_server, prompt, "96")
     assert message.startswith("segment_length: PoseGenTransitionBlend was replaced by "
                               "PoseGenLongVideoTransitionBlend"), message

@@ -221,7 +221,8 @@ def test_object_info_lists_the_node_with_its_inputs_and_outputs(comfy_server, na
         for spec in info["input"].get(section, {}).values():
             assert len(spec) > 1 and spec[1].get("tooltip"), f"{name}: every input explains itself"
     assert info["output"] == want["output"]
-    assert info["output_node"] == (name in ("ConvertPoseGenCheckpoint", "ConvertPoseAnythingCheckpoint"))
+    assert info["output_node"] == (name in ("ConvertPoseGenCheckpoint", "ConvertPoseAnythingCheckpoint",
+                                            "PoseGenLongVideoSampler", "PoseGenRunFolders"))  # they write files
     assert info["category"].split("/")[0] == "PoseGen"  # PoseGen, or a sub-menu of it
 
 
