@@ -44,3 +44,31 @@ def test_gpu_check_runs_its_cpu_path_at_tiny_size():
     assert list(result["chunks"]) == ["anchor (records K/V)", "base (shares K/V)", "transition (cond model)"]
     assert all(len(chunk["seconds_per_step"]) == 2 for chunk in result["chunks"].values())
     assert result["peak_ram_gib"] >= 0 and result["size"] == [64, 64, 17]
+
+
+def test_long_video_memory_benchmark_runs_at_tiny_size(capsys):
+    from bench import long_video_memory
+
+    result = long_video_memory.main(["--tiny"])
+    assert result["file_equals_image"] is True  # the lossless file holds exactly the IMAGE frames
+    assert result["config"]["lengths"] == {"1x": 42, "2x": 84}
+    for path in ("streamed", "image"):
+        for length, frames in result["config"]["lengths"].items():
+            run = result["runs"][path][length]
+            assert run["frames"] == frames and run["peak_rss_mib"] > run["rss_before_run_mib"] > 0
+    assert result["runs"]["streamed"]["2x"]["video_bytes"] > 0
+    out = capsys.readouterr().out
+    assert "| Path | Length | Frames | Peak RSS MiB |" in out and "check streamed 2x/1x peak RSS <= 1.10" in out
+
+
+def test_kv_storage_benchmark_runs_at_tiny_size(capsys):
+    from bench import kv_storage
+
+    result = kv_storage.main(["--tiny", "--dtypes", "fp32"])["fp32"]
+    assert result["anchor_first_over_lockstep_bytes"] == 2  # two shared steps held at once against one
+    assert result["fp8_over_exact_bytes"] == 0.25  # float8 K/V against float32 ones
+    assert result["lockstep_frames_identical"] and result["lockstep_latents_identical"]
+    assert result["fp8_anchor_frames_identical"]
+    assert 0 < result["fp8_vs_exact_frames"]["max_abs"] < 0.1
+    assert 0 < result["fp8_vs_exact_final_latents"]["max_abs"] < 0.5
+    assert "| Weights (computed in) | Storage | Order | Peak K/V KiB |" in capsys.readouterr().out

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 
 from ..errors import PoseGenInputError
 
@@ -109,9 +110,21 @@ class RunFolder:
 
     def _write_json(self, name: str, value: dict) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=self.path)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(value, out)
-        os.replace(tmp, self.path / name)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(value, out)
+            os.replace(tmp, self.path / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def save_file(tensors: dict[str, torch.Tensor], path: str) -> None:
+    """safetensors' ``save_file``, with the file written by Python: its OSError says why a write failed, where
+    safetensors' own writer raises a SafetensorError without an errno (a full disk among others)."""
+    data = safetensors_bytes(tensors)
+    with open(path, "wb") as out:
+        out.write(data)
 
 
 def folder_bytes(path: Path) -> int:

@@ -8,6 +8,7 @@ ComfyUI would have saved from the IMAGE output.
 
 from __future__ import annotations
 
+import glob
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -101,7 +102,17 @@ class VideoFileWriter:
         self._io(self._container.close)
         self._container = None
         self._io(lambda: os.replace(self.partial, self.path))
+        self._remove_stale_partials()
         return self.path
+
+    def _remove_stale_partials(self) -> None:
+        """Partial files of earlier tries of this file: a killed server leaves its partial file behind, and
+        queued again, the run continues into the same file name."""
+        for stale in self.path.parent.glob(f"{glob.escape(f'.{self.path.stem}.')}*.partial{self.path.suffix}"):
+            try:
+                stale.unlink()
+            except OSError:  # gone already, or not ours to remove: the video itself is complete
+                pass
 
     def abort(self) -> None:
         """Drop the partial file (after an error or an interrupt)."""
