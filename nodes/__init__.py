@@ -6,6 +6,7 @@ from comfy_api.v0_0_2 import ComfyExtension, io
 
 from .clip_vision import PoseGenClipVisionEncode
 from .conditioning import PoseGenConditioning
+from .distributed import NODES as DISTRIBUTED_NODES
 from .long_video_output import NODES as LONG_VIDEO_OUTPUT_NODES
 from .longvideo import NODES as LONG_VIDEO_NODES
 from .model_loading import ConvertPoseGenCheckpoint, LoadPoseGenModel, register_model_folder
@@ -31,6 +32,7 @@ NODES: list[type[io.ComfyNode]] = [
     PoseGenScheduler,
     *LONG_VIDEO_NODES,
     *LONG_VIDEO_OUTPUT_NODES,
+    *DISTRIBUTED_NODES,
     PoseGenLoadPoses,
     PoseGenExtractPoses,
     PoseGenPoseSequence,

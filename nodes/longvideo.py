@@ -14,6 +14,8 @@ import comfy.utils
 import nodes as comfy_nodes
 from comfy_api.v0_0_2 import InputImpl, io, ui
 
+from ..posegen_core.distributed.cluster import DistributedOptions
+from ..posegen_core.distributed.setup import remote_chunks
 from ..posegen_core.errors import PoseGenInputError, inputs_named
 from ..posegen_core.longvideo.file_run import VideoOutput, generate_to_file
 from ..posegen_core.longvideo.frame_sources import RenderedPoses
@@ -29,6 +31,7 @@ from ..posegen_core.longvideo.options import (
 from ..posegen_core.longvideo.run import LongVideoInputs, transition_between
 from ..posegen_core.longvideo.subject import POSEGEN_SUBJECT_WORDS, encode_prompt_with_subject
 from .conditioning import MISSING_HANDS
+from .distributed import DistributedType
 from .long_video_output import VideoOutputType, output_linked, runs_root, video_path
 from .pose_common import pose_input, read_poses
 from .posecrafter import FaceHandEditType
@@ -289,6 +292,9 @@ class PoseGenLongVideoSampler(io.ComfyNode):
                 VideoOutputType.Input("output", optional=True,
                                       tooltip="PoseGen Video Output. Unconnected: output/posegen/long_video_NNNNN_.mp4,"
                                       " near-lossless, the driving poses' frame rate."),
+                DistributedType.Input("distributed", optional=True,
+                                      tooltip="PoseGen Distributed: the chunks on several workers (Ray). "
+                                      "Unconnected: in this process."),
             ],
             outputs=[io.Image.Output(display_name="images", tooltip="Every frame in memory (short videos): made "
                                      "only when connected."),
@@ -304,7 +310,8 @@ class PoseGenLongVideoSampler(io.ComfyNode):
                 sampler, width: int, height: int, seed: int, steps: int, cfg: float, pose_frames=None,
                 driving_poses=None, hand_frames=None, missing_hands: str = "black frames",
                 layout: SegmentLayout | None = None, kv_sharing: KVSharing | None = None,
-                posecrafter: PoseCrafterOptions | None = None, output: VideoOutput | None = None) -> io.NodeOutput:
+                posecrafter: PoseCrafterOptions | None = None, output: VideoOutput | None = None,
+                distributed: DistributedOptions | None = None) -> io.NodeOutput:
         settings = LongVideoSettings(
             width=width, height=height, steps=steps, cfg=cfg, seed=seed,
             black_hands_when_missing=MISSING_HANDS.get(missing_hands, True), layout=layout or SegmentLayout(),
@@ -318,7 +325,9 @@ class PoseGenLongVideoSampler(io.ComfyNode):
                 base_model, cond_model, inputs, settings, sampler, _progress(comfy.utils.ProgressBar(1)),
                 video_path=path, runs_root=runs_root(), output=output, driving_fps=driving_fps,
                 keep_frames=output_linked(cls.hidden.prompt, cls.hidden.unique_id, IMAGES_OUTPUT),
-                metadata=_metadata(cls.hidden.prompt, cls.hidden.extra_pnginfo))
+                metadata=_metadata(cls.hidden.prompt, cls.hidden.extra_pnginfo),
+                remote=None if distributed is None else remote_chunks(distributed, cls.hidden.prompt,
+                                                                      cls.hidden.unique_id))
         video = InputImpl.VideoFromFile(str(result.path))
         preview = ui.PreviewVideo([ui.SavedResult(file, subfolder, io.FolderType.output)]).as_dict()
         return io.NodeOutput(result.frames, result.report, video, ui={**preview, "text": [result.report]})

@@ -12,6 +12,7 @@ checks it, ruff's TID251 keeps the ComfyUI-free ones free of ComfyUI):
 - ``poseanything`` the PoseAnything model family (Wan2.2-TI2V-5B, any skeleton, PTCM).         May import ComfyUI.
 - ``posecrafter``  PoseCrafter's techniques on PoseGen: inversion, face/hand latent edit.      May import ComfyUI.
 - ``longvideo``    arbitrarily long PoseGen video: plan, anchor KV sharing, transitions, merge. May import ComfyUI.
+- ``distributed``  the long video's chunks on several workers (Ray), same video bit for bit.  May import ComfyUI.
 - ``golden``       the fidelity runner against the golden sets of the public code.          May import ComfyUI.
 
 ``comfy_env`` (makes ComfyUI importable outside its server, for tests and benchmarks) sits with ``errors``.

@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"posegen", "poseanything"},
     {"posecrafter"},
     {"longvideo"},
-    {"golden"},
+    {"distributed", "golden"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 COMFYUI_FREE = {"errors", "poses", "video"}

@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 
 
 class BaseSegments:
-    def __init__(self, runner: _Runner, record: AnchorRecord) -> None:
+    def __init__(self, runner: _Runner, record: AnchorRecord, only: list[Chunk] | None = None) -> None:
+        """``only``: these base segments (a distributed worker's share), else every one not finished yet."""
         self.r, self.record = runner, record
         self.store = runner.store
         self.anchor = runner.plan.chunks[runner.plan.anchor]
-        self.todo = [c for c in runner.plan.run_order if c.is_base and not self.store.has(entry_name(c))]
+        self.todo = [c for c in runner.plan.run_order if c.is_base and not self.store.has(entry_name(c))
+                     and (only is None or c in only)]
 
     def run(self) -> None:
         if not self.todo:
@@ -44,7 +46,7 @@ class BaseSegments:
         if self.r.lockstep:
             self._lockstep()
         else:
-            self._whole()
+            self.whole()
 
     # --- the pieces each order is made of ------------------------------------------------------------------------
 
@@ -83,7 +85,7 @@ class BaseSegments:
 
     # --- whole segments --------------------------------------------------------------------------------------------
 
-    def _whole(self) -> None:
+    def whole(self) -> None:
         todo = list(self.todo)
         if self.r.kv_settings is not None and self.anchor not in todo and todo:
             todo.insert(0, self.anchor)  # the others need its K/V again: it records them once more
@@ -102,8 +104,19 @@ class BaseSegments:
                                self.r.latent_shape(chunk), self.r.store_where,
                                keep=lambda steps: chunk == self.anchor and steps <= shared)
 
+    def shared_steps(self) -> int:
+        return min(len(self.r.kv_settings.steps), self.r.base_steps)
+
     def _lockstep(self) -> None:
-        shared = min(len(self.r.kv_settings.steps), self.r.base_steps)
+        shared = self.shared_steps()
+        self.run_shared(shared)
+        for chunk in self.todo:
+            self.finish(chunk, shared)
+
+    def run_shared(self, shared: int) -> int:
+        """The shared steps of every segment to do, one step at a time beside the anchor (which records them).
+        Returns how many steps the anchor ran."""
+        anchor_steps = 0
         others = [c for c in self.todo if c != self.anchor]
         anchor_todo = self.anchor in self.todo
         for step in range(shared):
@@ -115,15 +128,19 @@ class BaseSegments:
             self._sample(self.anchor, self._conditioning(self.anchor, keep=True),
                          self._piece(self.anchor, step, step + 1, shared), share=True,
                          label=f"base chunk {self.anchor.index}, step {step + 1} (anchor)")
+            anchor_steps += 1
             for chunk in waiting:
                 self._sample(chunk, self._conditioning(chunk, keep=True), self._piece(chunk, step, step + 1, shared),
                              share=True, label=f"base chunk {chunk.index}, step {step + 1}")
             self.record.clear()  # this step's K/V are used up
-        for chunk in self.todo:
-            memory.release_memory()
-            start = max(shared, steps_done(self.store, chunk, self.r.base_steps))
-            latent = self._sample(chunk, self._conditioning(chunk, keep=True), self._piece(chunk, start, None, shared),
-                                  share=False, label=f"base chunk {chunk.index}")
-            self._finish(chunk, latent)
-            drop_states(self.store, chunk, self.r.base_steps)
-            self.store.remove(conditioning_name(chunk))
+        return anchor_steps
+
+    def finish(self, chunk: Chunk, shared: int) -> None:
+        """A segment's steps after the shared ones, on its own, from its stored state."""
+        memory.release_memory()
+        start = max(shared, steps_done(self.store, chunk, self.r.base_steps))
+        latent = self._sample(chunk, self._conditioning(chunk, keep=True), self._piece(chunk, start, None, shared),
+                              share=False, label=f"base chunk {chunk.index}")
+        self._finish(chunk, latent)
+        drop_states(self.store, chunk, self.r.base_steps)
+        self.store.remove(conditioning_name(chunk))

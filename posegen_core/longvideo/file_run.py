@@ -58,8 +58,9 @@ class FileRunResult:
 def generate_to_file(base_model, cond_model, inputs: LongVideoInputs, settings: LongVideoSettings, sampler,
                      progress: Progress | None, *, video_path: Path, runs_root: Path, output: VideoOutput,
                      driving_fps: float | None = None, keep_frames: bool = False,
-                     metadata: dict[str, str] | None = None) -> FileRunResult:
-    """Make the video into ``video_path`` with its run folder under ``runs_root`` (see the module docstring)."""
+                     metadata: dict[str, str] | None = None, remote=None) -> FileRunResult:
+    """Make the video into ``video_path`` with its run folder under ``runs_root`` (see the module docstring);
+    ``remote``: as for ``generate_long_video`` (the chunks sampled on workers)."""
     fps = output.frame_rate(driving_fps)
     writer = VideoFileWriter(video_path, fps, output.encoding, metadata=metadata)
     writer.check_writable()  # before hours of sampling, not after
@@ -69,7 +70,7 @@ def generate_to_file(base_model, cond_model, inputs: LongVideoInputs, settings: 
     try:
         result = generate_long_video(base_model, cond_model, inputs, settings, sampler, progress,
                                      sink=writer.write, keep_frames=keep_frames, store=folder,
-                                     store_where=str(folder.path))
+                                     store_where=str(folder.path), remote=remote)
         path = writer.close()
     except BaseException:
         writer.abort()  # the finished chunks stay in the run folder

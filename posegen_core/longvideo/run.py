@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -47,6 +48,18 @@ from .work_store import MemoryStore, WorkStore, drop_states, entry_name, load_te
 log = logging.getLogger("posegen")
 
 
+class RemoteChunks(Protocol):
+    """Chunks sampled elsewhere (``distributed``): started once the plan is made, their latents put in the run's
+    store; ``wait_for`` returns when a chunk's latent is there (a transition's with the keyframes the merge
+    gives it, to check that the workers decoded its neighbours exactly as this process does)."""
+
+    def start(self) -> None: ...
+
+    def wait_for(self, chunk: Chunk, keyframes: TransitionKeyframes | None = None) -> None: ...
+
+    def report(self) -> str: ...
+
+
 @dataclass
 class LongVideoInputs:
     positive: list
@@ -77,8 +90,9 @@ class _Runner:
         check_model_variant(cond_model, "cond_model", "cond")
         check_frames(inputs)
         self.base_model, self.cond_model = base_model, cond_model
-        self.inputs, self.settings = inputs, settings
+        self.inputs, self.settings, self.sampler = inputs, settings, sampler
         self.store, self.store_where = store if store is not None else MemoryStore(), store_where
+        self.remote: RemoteChunks | None = None
         layout, kv, posecrafter = settings.layout, settings.kv_sharing, settings.posecrafter
         driving_frames = frame_source(inputs.pose_frames, "pose_frames").num_frames
         with inputs_named({"anchor": "anchor_segment"}):
@@ -176,13 +190,18 @@ class _Runner:
         try:
             self.chunks.done_steps = self._finished_steps()
             resumed = self.chunks.done_steps
-            BaseSegments(self, record).run()
+            if self.remote is not None:
+                self.remote.start()  # the base segments and transitions run on the workers from here on
+            else:
+                BaseSegments(self, record).run()
             kv_note = self._kv_note(record)
             record.clear()  # the transitions do not share
             self._video(lambda frames: [out(frames) for out in (sink, collector) if out is not None])
         finally:
             record.clear()  # an interrupt or error frees the anchor's K/V at once
             memory.release_memory()
+        if self.remote is not None:
+            self.notes.append(self.remote.report())
         notes = "".join(f"\n{note}" for note in self.notes)
         steps = (f"sampler steps run: {self.chunks.steps_run}"
                  + (f" ({resumed} of {self.chunks.total_steps} were finished before)" if resumed else ""))
@@ -211,14 +230,21 @@ class _Runner:
                 merge.add_base(chunk, self._decoded_base(chunk))
                 continue
             memory.release_memory()
+            if self.remote is not None:
+                self.remote.wait_for(chunk, merge.keyframes(chunk))
             latent = load_tensor(self.store, entry_name(chunk), self.latent_shape(chunk), self.store_where)
             if latent is None:
-                latent = self.chunks.transition_latent(
-                    self.cond_model, self.plan, merge.keyframes(chunk), transition_pose_indices(self.plan, chunk),
-                    f"transition chunk {chunk.index}", sampler=self._transition_sampler(chunk))
-                self.store.save(entry_name(chunk), {"x": latent})
-                drop_states(self.store, chunk, self.settings.steps)
+                latent = self.sample_transition(chunk, merge.keyframes(chunk))
             merge.add_transition(chunk, self.chunks.decode(latent))
+
+    def sample_transition(self, chunk: Chunk, keyframes: TransitionKeyframes) -> torch.Tensor:
+        """A transition's latent from its neighbours' overlap frames, kept in the store."""
+        latent = self.chunks.transition_latent(
+            self.cond_model, self.plan, keyframes, transition_pose_indices(self.plan, chunk),
+            f"transition chunk {chunk.index}", sampler=self._transition_sampler(chunk))
+        self.store.save(entry_name(chunk), {"x": latent})
+        drop_states(self.store, chunk, self.settings.steps)
+        return latent
 
     def _transition_sampler(self, chunk: Chunk):
         """A transition's SAMPLER, resumable step by step when it runs in pieces."""
@@ -230,6 +256,8 @@ class _Runner:
                                self.latent_shape(chunk), self.store_where)
 
     def _decoded_base(self, chunk: Chunk) -> torch.Tensor:
+        if self.remote is not None:
+            self.remote.wait_for(chunk)
         latent = load_tensor(self.store, entry_name(chunk), self.latent_shape(chunk), self.store_where)
         if latent is None:
             raise RuntimeError(f"base chunk {chunk.index} was never sampled")
@@ -321,15 +349,18 @@ def _vae_memory(vae, estimate: str, shape: list[int], dtype: torch.dtype) -> int
 def generate_long_video(base_model, cond_model, inputs: LongVideoInputs, settings: LongVideoSettings,
                         sampler=None, progress: Progress | None = None, *, sink: FrameSink | None = None,
                         keep_frames: bool = True, store: WorkStore | None = None,
-                        store_where: str = "memory") -> LongVideoResult:
+                        store_where: str = "memory",
+                        remote: Callable[[_Runner], RemoteChunks] | None = None) -> LongVideoResult:
     """The whole video (exactly the driving length) and a report of the plan, memory and steps.
 
     ``sampler``: ComfyUI's SAMPLER for every chunk (None = PoseGen's Euler); a ``PerChunkSampler`` is asked for
     each chunk's own. ``sink`` takes the finished frames in order while the run goes (a video file);
     ``keep_frames`` also returns them as one IMAGE batch (``result.frames``, else None). ``store`` keeps the
     finished chunks (a run folder, so a stopped run resumes; default memory), ``store_where`` names it in errors.
+    ``remote`` makes what samples the chunks elsewhere (``distributed``); decoding and the merge stay here.
     """
     runner = _Runner(base_model, cond_model, inputs, settings, sampler, progress, store, store_where)
+    runner.remote = remote(runner) if remote is not None else None
     return runner.run(sink, keep_frames)
 
 

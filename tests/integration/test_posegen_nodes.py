@@ -85,8 +85,13 @@ EXPECTED_INTERFACES = {
         "optional": {"pose_frames": "IMAGE", "driving_poses": "POSE_KEYPOINT", "hand_frames": "IMAGE",
                      "missing_hands": "COMBO", "layout": "POSEGEN_SEGMENT_LAYOUT",
                      "kv_sharing": "POSEGEN_KV_SHARING", "posecrafter": "POSEGEN_POSECRAFTER_OPTIONS",
-                     "output": "POSEGEN_VIDEO_OUTPUT"},
+                     "output": "POSEGEN_VIDEO_OUTPUT", "distributed": "POSEGEN_DISTRIBUTED"},
         "output": ["IMAGE", "STRING", "VIDEO"],
+    },
+    "PoseGenDistributed": {
+        "required": {"cluster": "STRING", "workers": "INT", "gpus_per_worker": "FLOAT"},
+        "optional": {},
+        "output": ["POSEGEN_DISTRIBUTED"],
     },
     "PoseGenVideoOutput": {
         "required": {"filename_prefix": "STRING", "encoding": "COMBO", "fps": "FLOAT", "keep_run_folder": "BOOLEAN"},
