@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..longvideo.base_segments import BaseSegments
-from ..longvideo.kvshare import AnchorRecord
+from ..longvideo.kvshare import KV_STORAGE, AnchorRecord
 from ..longvideo.plan import Chunk, TransitionKeyframes
 from ..longvideo.work_store import MemoryStore, entry_name
 
@@ -122,8 +122,6 @@ def transition_keyframes(runner, chunk: Chunk, before: dict[str, torch.Tensor],
 
 
 def _kv_dtype(runner):
-    from ..longvideo.kvshare import KV_STORAGE
-
     return KV_STORAGE[runner.settings.kv_sharing.kv_storage]
 
 

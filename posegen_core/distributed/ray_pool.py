@@ -33,8 +33,8 @@ def _comfy_root() -> str:
     return str(Path(folder_paths.__file__).resolve().parent)
 
 
-def worker_config(progress_queue) -> dict:
-    """ComfyUI as this process runs it, in plain data (and the progress queue's handle)."""
+def worker_config() -> dict:
+    """ComfyUI as this process runs it, in plain data."""
     import folder_paths
     import torch
     from comfy.cli_args import args
@@ -49,7 +49,6 @@ def worker_config(progress_queue) -> dict:
         "output_directory": folder_paths.get_output_directory(),
         "input_directory": folder_paths.get_input_directory(),
         "temp_directory": folder_paths.get_temp_directory(),
-        "progress_queue": progress_queue,
     }
 
 
@@ -85,7 +84,7 @@ class RayPool:
 
     def _new_host(self):
         return self._host_class.options(num_cpus=1, num_gpus=self.options.gpus_per_worker, max_restarts=0,
-                                        runtime_env=runtime_env()).remote(worker_config(None))
+                                        runtime_env=runtime_env()).remote(worker_config())
 
     def _load(self, worker: int) -> None:
         host = self.hosts[worker]

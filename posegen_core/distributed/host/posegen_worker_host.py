@@ -43,6 +43,7 @@ class WorkerHost:
         self.runs: dict[str, object] = {}  # run id -> the worker's _Runner of that run
         self.models: dict[str, object] = {}
         self.graph = None
+        self.queue = None  # this prompt's progress queue (the workers outlive prompts)
 
     # --- ComfyUI in this process -----------------------------------------------------------------------------
 
@@ -89,16 +90,15 @@ class WorkerHost:
         return self.core.where(socket.gethostname())
 
     def set_progress_queue(self, queue) -> None:
-        self.config["progress_queue"] = queue
+        self.queue = queue
 
     def run(self, run_id: str, job):
         self.core.clear_interrupt()
         return self.core.run_job(self.runs[run_id], job)
 
     def _progress(self, done: int, total: int, preview) -> None:
-        queue = self.config.get("progress_queue")
-        if queue is not None:
-            self.core.report_progress(queue, preview)
+        if self.queue is not None:
+            self.core.report_progress(self.queue, preview)
 
     @ray.method(concurrency_group="control")
     def interrupt(self) -> None:
