@@ -96,14 +96,15 @@ def _model(args, stats: dict, workers: int) -> float:
             return per_member * (len(job.chunks) + (0 if plan.anchor in job.chunks else 1))
         return jobs[job.kind][1]
 
-    costs = ChunkCosts(step=0.0, decode=stats["decode"])
+    costs = ChunkCosts(step=0.0, decode=stats["decode"])  # the job times include the workers' decodes
     return simulate(plan, workers, costs, args.steps, 2, seconds=seconds).total
 
 
 def _real_size(steps: int = 50, shared: int = 2) -> list[tuple]:
     """PoseGen's layout (``SegmentLayout``'s defaults: 81-frame segments, overlaps 21/20), ``minutes`` at Wan's
     16 fps: the speed-up over one process on N GPUs, in units of one sampler step, for a decode of 1 or 3 steps
-    (an encode half of it)."""
+    (an encode half of it), the driver's fetch, merge and file encode of a chunk a tenth of a step (model inputs,
+    not measurements)."""
     from posegen_core.distributed.critical_path import ChunkCosts, simulate, single_process_seconds
     from posegen_core.longvideo.options import SegmentLayout
     from posegen_core.longvideo.plan import plan_segments
@@ -113,7 +114,7 @@ def _real_size(steps: int = 50, shared: int = 2) -> list[tuple]:
     for minutes in (1, 10):
         plan = plan_segments(minutes * 60 * 16, layout.segment_length, layout.head_overlap, layout.tail_overlap)
         for decode in (1.0, 3.0):
-            costs = ChunkCosts(step=1.0, decode=decode, encode=decode / 2)
+            costs = ChunkCosts(step=1.0, decode=decode, encode=decode / 2, merge=0.1)
             single = single_process_seconds(plan, costs, steps)
             for n in (1, 2, 4, 8, 16, 64):
                 rows.append((minutes, len(plan.base_chunks), decode, n,
@@ -165,9 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"critical-path model, 2 workers: {predicted:.1f} s from the 1-worker run's job times, {own:.1f} s from the "
           f"2-worker run's own; measured {measured:.1f} s (model / measured {predicted / measured:.2f} and "
           f"{own / measured:.2f}). The model gives the driver a device of its own; here the driver's in-order "
-          "decodes and both workers share this machine's cores")
+          "merge and both workers share this machine's cores")
     print("\nPoseGen's layout (81-frame segments, overlaps 21/20) at 16 fps, 50 steps, 2 shared: the model's "
-          "speed-up over one process (a decode = 1 or 3 steps, an encode half of it)\n")
+          "speed-up over one process (a decode = 1 or 3 steps, an encode half of it, the driver's merge of a "
+          "chunk 0.1 step)\n")
     print("| Video | Base segments | Decode (steps) | GPUs | Speed-up |")
     print("|---|---|---|---|---|")
     for minutes, bases, decode, n, speed in _real_size():

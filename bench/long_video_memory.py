@@ -103,12 +103,17 @@ def _child(args: argparse.Namespace) -> dict:
     process = psutil.Process()
     after_release: list[float] = []  # RSS after every release between chunks: flat when nothing accumulates
     release = memory.release_memory
+    sampler: list[PeakRss] = []  # the run's sampler, once it runs: each release closes one interval (a chunk)
 
     def release_and_measure() -> None:
+        if sampler:
+            sampler[0].mark()
         release()
         after_release.append(process.memory_info().rss / MIB)
         if args.verbose:
-            print(f"rss after release {len(after_release)}: {after_release[-1]:.1f} MiB", file=sys.stderr, flush=True)
+            peak = f", peak before it {sampler[0].interval_peaks[-1] / MIB:.1f} MiB" if sampler else ""
+            print(f"rss after release {len(after_release)}: {after_release[-1]:.1f} MiB{peak}", file=sys.stderr,
+                  flush=True)
 
     memory.release_memory = release_and_measure
     width, height = args.size
@@ -123,6 +128,7 @@ def _child(args: argparse.Namespace) -> dict:
             kv_sharing=KVSharing(shared_steps=args.shared_steps, shared_blocks=1, mask_mode="none", lockstep=True))
         release()
         with PeakRss() as rss:
+            sampler.append(rss)
             start = time.perf_counter()
             if args.child_path == "streamed":
                 video = tmp / "video.mp4"
@@ -155,6 +161,9 @@ def _child(args: argparse.Namespace) -> dict:
         "rss_after_release_mib": [round(v, 1) for v in (after_release[:3] + after_release[-3:])],
         "rss_after_release_spread_mib": round(max(steady) - min(steady), 1) if steady else 0.0,
         "releases": len(after_release),
+        # which interval between releases held the peak (the last one: after the final release)
+        "peak_interval": max(range(len(rss.interval_peaks) + 1),
+                             key=lambda i: (rss.interval_peaks + [rss.interval_peak])[i]),
     })
     return out
 

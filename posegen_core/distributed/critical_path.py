@@ -1,7 +1,7 @@
 """How long a distributed long video takes on N workers: the plan's jobs as a DAG (``schedule``, the driver's
-own order), list-scheduled on N workers with given job times, and the driver's in-order decode and merge after
-them. Used by the benchmark to check the model against measured 1- and 2-worker runs, and to predict PoseGen's
-real size (docs/distributed.md)."""
+own order), list-scheduled on N workers with given job times, and the driver's in-order merge after them (it
+takes the frames the workers decoded). Used by the benchmark to check the model against measured 1- and
+2-worker runs, and to predict PoseGen's real size (docs/distributed.md)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from .schedule import ChunkSchedule
 @dataclass(frozen=True)
 class ChunkCosts:
     """Seconds of the pieces of a run: one sampler step of one chunk (both CFG passes), a chunk's VAE decode,
-    its pose (and hand) VAE encode, and a worker making its models (0 when they are loaded)."""
+    its pose (and hand) VAE encode, a worker making its models (0 when they are loaded), and the driver's share
+    of a chunk: fetching its decoded frames, the cross-fade and the file's encode."""
 
     step: float
     decode: float
     encode: float = 0.0
     load: float = 0.0
+    merge: float = 0.0
 
 
 def job_seconds(job: Job, plan: SegmentPlan, costs: ChunkCosts, steps: int, shared: int) -> float:
@@ -37,7 +39,7 @@ def job_seconds(job: Job, plan: SegmentPlan, costs: ChunkCosts, steps: int, shar
     if job.kind == "whole":
         return (n + anchor_extra) * (steps * costs.step + costs.encode) + n * costs.decode
     if job.kind == "transition":
-        return steps * costs.step + costs.encode
+        return steps * costs.step + costs.encode + costs.decode
     return costs.decode  # decode
 
 
@@ -78,7 +80,7 @@ def simulate(plan: SegmentPlan, workers: int, costs: ChunkCosts, steps: int, sha
         heapq.heappush(free, (now, worker))
     driver = 0.0
     for chunk in WindowedMerge(plan, lambda frames: None).order():
-        driver = max(driver, ready_at[chunk.index]) + costs.decode
+        driver = max(driver, ready_at[chunk.index]) + costs.merge
     return Timeline(max(ready_at.values(), default=0.0), driver, busy)
 
 

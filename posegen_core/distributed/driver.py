@@ -5,7 +5,13 @@ the run's merge wait for each chunk in video order (``longvideo.run.RemoteChunks
 A job lost with its worker (killed, out of memory, machine gone) runs again on a live one; the report lists
 every rerun. A job that fails on a worker fails the run with the worker's message. An interrupt reaches every
 worker at once. The transitions' keyframes come from the workers' decodes; before a transition is merged they
-are compared with the driver's own decode, so a worker that decodes differently cannot go unnoticed.
+are compared with the frames the merge holds, so a worker that decodes differently cannot go unnoticed.
+
+The workers also keep every chunk they decode (by reference: in Ray's object store, on their own machine), and
+the merge takes those frames instead of decoding the chunk again here, so the driver does no model work at all.
+At most ``2 × workers + 2`` chunks' frames wait at once, the nearest to the merge: a chunk's frames past that,
+or lost with their worker, are decoded here from its latent, which is always in the store. Nothing held grows
+with the video's length.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any, Protocol
 
 import torch
 
+from ..longvideo.merge import WindowedMerge
 from ..longvideo.plan import Chunk, TransitionKeyframes
 from ..longvideo.work_store import conditioning_name, entry_name, state_name, steps_done
 from .jobs import Entries, Job, JobResult, keyframes_name, transition_keyframes
@@ -49,6 +56,8 @@ class WorkerPool(Protocol):
 
     def interrupt(self) -> None: ...
 
+    def fetch(self, handle: Any) -> torch.Tensor | None: ...  # a job's decoded frames, None when lost
+
 
 class DistributedChunks:
     """``RemoteChunks`` over a ``WorkerPool`` for one run (``runner``: the driver's ``_Runner``)."""
@@ -76,6 +85,12 @@ class DistributedChunks:
         self.jobs_run = 0
         self.job_seconds: dict[str, list[float]] = {}
         self.decode_seconds: list[float] = []
+        # decoded frames the workers kept, by chunk: at most ``frames_held`` of the chunks nearest to the merge
+        self.decoded: dict[int, Any] = {}
+        self.frames_held = 2 * workers + 2
+        self.merge_position = {c.index: n for n, c in enumerate(WindowedMerge(plan, lambda frames: None).order())}
+        self.frames_taken = self.frames_decoded_here = 0
+        self.frame_bytes = 0
 
     # --- RemoteChunks --------------------------------------------------------------------------------------------
 
@@ -88,6 +103,16 @@ class DistributedChunks:
             self._pump()
         if keyframes is not None:
             self._check_keyframes(chunk, keyframes)
+
+    def frames(self, chunk: Chunk) -> torch.Tensor | None:
+        handle = self.decoded.pop(chunk.index, None)
+        frames = None if handle is None else self.pool.fetch(handle)
+        if frames is None:
+            self.frames_decoded_here += 1
+            return None
+        self.frames_taken += 1
+        self.frame_bytes += frames.numel() * frames.element_size()
+        return frames
 
     # --- the loop ---------------------------------------------------------------------------------------------------
 
@@ -129,13 +154,19 @@ class DistributedChunks:
         for index, frames in result.keyframes.items():
             store.save(keyframes_name(self.r.plan.chunks[index]), frames)
             self.bytes_received += _bytes(frames)
+        self._keep_frames(result.frames)
         self.steps_run += result.steps
         self.r.chunks.steps_run += result.steps
         self.jobs_run += 1
         self.job_seconds.setdefault(job.kind, []).append(result.seconds)
-        if result.keyframes:
-            self.decode_seconds.append(result.decode_seconds / len(result.keyframes))
+        if result.frames:
+            self.decode_seconds.append(result.decode_seconds / len(result.frames))
         self.schedule.done(job)
+
+    def _keep_frames(self, frames: dict[int, Any]) -> None:
+        self.decoded.update(frames)
+        while len(self.decoded) > self.frames_held:  # release the furthest from the merge: decoded here later
+            del self.decoded[max(self.decoded, key=self.merge_position.__getitem__)]
 
     def _dispatch(self) -> None:
         for worker in self.pool.idle():
@@ -186,6 +217,8 @@ class DistributedChunks:
         times = ", ".join(f"{kind} {len(t)} x {sum(t) / len(t):.2f}" for kind, t in sorted(self.job_seconds.items()))
         decode = sum(self.decode_seconds) / len(self.decode_seconds) if self.decode_seconds else 0.0
         lines.append(f"job seconds on the workers (count x mean): {times}; a decode {decode:.2f}")
+        lines.append(f"decoded frames: {self.frames_taken} chunks taken from the workers "
+                     f"({self.frame_bytes / 2**20:.1f} MiB), {self.frames_decoded_here} decoded here")
         lines += [f"rerun: {line}" for line in self.reruns]
         return "\n".join(lines)
 

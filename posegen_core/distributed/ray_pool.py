@@ -8,6 +8,7 @@ the run at once, naming the worker and ComfyUI's error.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -22,6 +23,8 @@ from .jobs import Job
 HOST_DIR = Path(__file__).resolve().parent / "host"
 CORE_MODULE = __name__.rsplit(".distributed", 1)[0]  # the pack's posegen_core, as this process imported it
 INTERRUPT_WAIT_S = 30.0
+FETCH_TIMEOUT_S = 600.0  # one chunk's frames from another machine's object store
+log = logging.getLogger("posegen")
 
 _hosts: dict[tuple, list] = {}  # (cluster, GPUs per worker) -> live actors, kept between prompts (a run uses
 # the first ``workers`` of them)
@@ -144,6 +147,15 @@ class RayPool:
         while not self.queue.empty():
             events.append(self.queue.get_nowait())
         return events
+
+    def fetch(self, handle):
+        """A job's decoded frames from the object store; None when they went with their worker (a chunk is then
+        decoded on the driver from its latent)."""
+        try:
+            return self.ray.get(handle, timeout=FETCH_TIMEOUT_S)
+        except self.ray.exceptions.RayError as error:
+            log.warning("PoseGen distributed: decoded frames lost (%s); decoding here", _short(error))
+            return None
 
     def interrupt(self) -> None:
         """Every worker stops at its next step; returns once their jobs ended (or were given up)."""

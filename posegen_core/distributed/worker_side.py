@@ -50,8 +50,9 @@ def where(hostname: str) -> dict[str, str]:
 
 
 @torch.inference_mode()  # as in ComfyUI's executor, which made the models' (inference) tensors
-def run_job(runner: _Runner, job: Job) -> JobResult:
-    return _run_job(runner, job)
+def run_job(runner: _Runner, job: Job, put) -> JobResult:
+    """``put``: ``ray.put``, so decoded frames wait in the object store until the driver's merge takes them."""
+    return _run_job(runner, job, put)
 
 
 @torch.inference_mode()

@@ -130,6 +130,7 @@ class BaseSegments:
                          label=f"base chunk {self.anchor.index}, step {step + 1} (anchor)")
             anchor_steps += 1
             for chunk in waiting:
+                memory.release_memory()  # per segment: what one left behind must not pile up over many
                 self._sample(chunk, self._conditioning(chunk, keep=True), self._piece(chunk, step, step + 1, shared),
                              share=True, label=f"base chunk {chunk.index}, step {step + 1}")
             self.record.clear()  # this step's K/V are used up

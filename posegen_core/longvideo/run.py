@@ -51,11 +51,14 @@ log = logging.getLogger("posegen")
 class RemoteChunks(Protocol):
     """Chunks sampled elsewhere (``distributed``): started once the plan is made, their latents put in the run's
     store; ``wait_for`` returns when a chunk's latent is there (a transition's with the keyframes the merge
-    gives it, to check that the workers decoded its neighbours exactly as this process does)."""
+    gives it, to check that the workers decoded its neighbours exactly as this process does); ``frames`` gives
+    a waited-for chunk's decoded frames when its worker kept them (else None: it is decoded here)."""
 
     def start(self) -> None: ...
 
     def wait_for(self, chunk: Chunk, keyframes: TransitionKeyframes | None = None) -> None: ...
+
+    def frames(self, chunk: Chunk) -> torch.Tensor | None: ...
 
     def report(self) -> str: ...
 
@@ -230,12 +233,16 @@ class _Runner:
                 merge.add_base(chunk, self._decoded_base(chunk))
                 continue
             memory.release_memory()
+            frames = None
             if self.remote is not None:
                 self.remote.wait_for(chunk, merge.keyframes(chunk))
-            latent = load_tensor(self.store, entry_name(chunk), self.latent_shape(chunk), self.store_where)
-            if latent is None:
-                latent = self.sample_transition(chunk, merge.keyframes(chunk))
-            merge.add_transition(chunk, self.chunks.decode(latent))
+                frames = self.remote.frames(chunk)
+            if frames is None:
+                latent = load_tensor(self.store, entry_name(chunk), self.latent_shape(chunk), self.store_where)
+                if latent is None:
+                    latent = self.sample_transition(chunk, merge.keyframes(chunk))
+                frames = self.chunks.decode(latent)
+            merge.add_transition(chunk, frames)
 
     def sample_transition(self, chunk: Chunk, keyframes: TransitionKeyframes) -> torch.Tensor:
         """A transition's latent from its neighbours' overlap frames, kept in the store."""
@@ -258,6 +265,9 @@ class _Runner:
     def _decoded_base(self, chunk: Chunk) -> torch.Tensor:
         if self.remote is not None:
             self.remote.wait_for(chunk)
+            frames = self.remote.frames(chunk)
+            if frames is not None:
+                return frames
         latent = load_tensor(self.store, entry_name(chunk), self.latent_shape(chunk), self.store_where)
         if latent is None:
             raise RuntimeError(f"base chunk {chunk.index} was never sampled")

@@ -80,6 +80,8 @@ def test_two_workers_give_the_single_process_video(comfy_server, long_prompt, si
     steps = long_prompt[SAMPLER]["inputs"]["steps"]
     assert f"distributed: 7 jobs, {5 * steps + 2} sampler steps on the workers (2 of them the anchor" in report
     assert distributed.progress[SAMPLER][-1] == (5 * steps + 2, 5 * steps + 2)  # one bar over all of it
+    # the driver decoded nothing: all 5 chunks' frames came from Ray's object store
+    assert "decoded frames: 5 chunks taken from the workers" in report and ", 0 decoded here" in report, report
     assert len(_worker_processes()) == 2  # kept for the next prompt, models loaded
 
 

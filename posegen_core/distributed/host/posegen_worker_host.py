@@ -94,7 +94,7 @@ class WorkerHost:
 
     def run(self, run_id: str, job):
         self.core.clear_interrupt()
-        return self.core.run_job(self.runs[run_id], job)
+        return self.core.run_job(self.runs[run_id], job, ray.put)  # frames go by reference
 
     def _progress(self, done: int, total: int, preview) -> None:
         if self.queue is not None:

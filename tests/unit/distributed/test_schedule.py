@@ -61,21 +61,20 @@ def test_without_lockstep_bases_are_whole_and_without_sharing_one_by_one():
         ChunkSchedule(PLAN, workers=0, lockstep=True, shares_kv=True)
 
 
-COSTS = ChunkCosts(step=1.0, decode=2.0, encode=0.5)
+COSTS = ChunkCosts(step=1.0, decode=2.0, encode=0.5, merge=0.25)
 
 
-def test_one_worker_does_the_single_process_work_with_the_drivers_decodes_beside_it():
+def test_one_worker_does_the_single_process_work_with_the_drivers_merge_beside_it():
     one = simulate(PLAN, 1, COSTS, steps=50, shared=2)
     single = single_process_seconds(PLAN, COSTS, steps=50)
-    bases = len(PLAN.base_chunks)
-    # the worker decodes each base for its keyframes; the driver's decodes of every chunk overlap the worker's jobs
-    assert one.busy == pytest.approx(single - len(PLAN.chunks) * COSTS.decode + bases * COSTS.decode)
-    assert one.total == pytest.approx(one.workers_done + COSTS.decode)
+    # the worker decodes every chunk once (the driver takes its frames); the driver's merges overlap its jobs
+    assert one.busy == pytest.approx(single)
+    assert one.total == pytest.approx(one.workers_done + COSTS.merge)
 
 
 def test_many_workers_approach_the_critical_path():
     many = simulate(PLAN, 64, COSTS, steps=50, shared=2)
-    path = (2 * 2 * COSTS.step + 2 * COSTS.encode) + (48 * COSTS.step + COSTS.decode) + 50 + 0.5
+    path = (2 * 2 * COSTS.step + 2 * COSTS.encode) + (48 * COSTS.step + COSTS.decode) + 50 + 0.5 + COSTS.decode
     assert many.workers_done == pytest.approx(path)
     times = [simulate(PLAN, n, COSTS, steps=50, shared=2).total for n in (1, 2, 3, 6)]
     assert times == sorted(times, reverse=True) and times[0] / times[-1] > 3
