@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from posegen_core.comfy_env import ensure_comfy_importable
+from bench import comfy_for_benchmarks
 
 MOTIONS = ("pan_left", "zoom_in", "rotate_cw")
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--size", type=int, nargs=2, default=[96, 64], metavar=("W", "H"))
     args = parser.parse_args(argv)
 
-    ensure_comfy_importable()
+    comfy_for_benchmarks()
     import comfy.samplers
     import comfy.sd
     import comfy.utils

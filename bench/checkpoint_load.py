@@ -24,9 +24,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def _measure_child(path: str, dtype: str) -> None:
     """Runs in a fresh process: load once and report time and RSS growth."""
-    from posegen_core.comfy_env import ensure_comfy_importable
+    from bench import comfy_for_benchmarks
 
-    ensure_comfy_importable()
+    comfy_for_benchmarks()
     import torch
 
     from posegen_core.posegen.comfy_model import load_model
@@ -61,9 +61,9 @@ def main(argv: list[str] | None = None) -> dict:
         _measure_child(*args.child)
         return {}
 
-    from posegen_core.comfy_env import ensure_comfy_importable
+    from bench import comfy_for_benchmarks
 
-    ensure_comfy_importable()
+    comfy_for_benchmarks()
     import torch
 
     from devtools.tiny_models import make_tiny_posegen, tiny_config, write_tiny_posegen

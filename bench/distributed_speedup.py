@@ -31,7 +31,7 @@ SAMPLER = "15"
 
 
 def _server(base: Path):
-    from devtools.comfy_server import ComfyServer, comfyui_path_from_env, prepare_base_dir
+    from devtools.comfy_server import FAST_CPU_ATTENTION, ComfyServer, comfyui_path_from_env, prepare_base_dir
     from devtools.pose_inputs import write_driving_poses, write_reference_photo
     from devtools.tiny_models import write_all
 
@@ -41,7 +41,8 @@ def _server(base: Path):
     write_reference_photo(base / "input" / "reference.png")
     write_driving_poses(base / "input" / "driving_poses.json", frames=33)
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    return ComfyServer(base, comfyui_path=comfyui_path_from_env(), env=env, startup_timeout=300).start()
+    return ComfyServer(base, comfyui_path=comfyui_path_from_env(), env=env, startup_timeout=300,
+                       extra_args=FAST_CPU_ATTENTION).start()
 
 
 def _prompt(args, tag: str, seed: int, workers: int | None) -> dict:

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from posegen_core.comfy_env import ensure_comfy_importable
+from bench import comfy_for_benchmarks
 
 
 def example_poses(frames: int, reference_kind: str):
@@ -42,7 +42,7 @@ def example_poses(frames: int, reference_kind: str):
 
 
 def measure(frames: int, width: int, height: int, insert: bool, reference_kind: str) -> dict:
-    ensure_comfy_importable()
+    comfy_for_benchmarks()
     from posegen_core.posecrafter.face_hand import FaceHandEdit
     from posegen_core.posecrafter.latent_edit import PART_NAMES
     from posegen_core.posegen.conditioning import poses_on_canvas

@@ -23,9 +23,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--golden", type=Path, default=REPO_ROOT / "tests" / "data" / "golden" / "posegen_tiny_v1")
     args = parser.parse_args(argv)
 
-    from posegen_core.comfy_env import ensure_comfy_importable
+    from bench import comfy_for_benchmarks
 
-    ensure_comfy_importable()
+    comfy_for_benchmarks()
     import torch
 
     from posegen_core.golden import GoldenFolder, run_sampling

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from posegen_core.comfy_env import ensure_comfy_importable
+from bench import comfy_for_benchmarks
 from posegen_core.wan.schedule import POSEGEN_CFG, POSEGEN_SHIFT
 
 
@@ -35,7 +35,7 @@ class TinyCase:
 
 def tiny_case(layers: int = 2, height: int = 6, width: int = 4, seed: int = 0) -> TinyCase:
     """The tiny PoseGen MODEL built in memory, PoseGen conditioning for one latent frame, a clean latent."""
-    ensure_comfy_importable()
+    comfy_for_benchmarks()
     import comfy.clip_vision
 
     from devtools.tiny_models import random_like_trained, tiny_config
@@ -71,7 +71,7 @@ def workflow_case(size: int = 64) -> TinyCase:
     VAE-encoded conditioning makes the tiny model's velocity field rougher than ``tiny_case``'s random latents."""
     import tempfile
 
-    ensure_comfy_importable()
+    comfy_for_benchmarks()
     import comfy.clip_vision
     import comfy.sd
     import comfy.utils

@@ -146,9 +146,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.tiny:
         args.size, args.segment, args.head, args.tail, args.segments = (32, 48), 9, 1, 4, 2
-    from posegen_core.comfy_env import ensure_comfy_importable
+    from bench import comfy_for_benchmarks
 
-    ensure_comfy_importable()
+    comfy_for_benchmarks()
     results = {name: run_dtype(args, name) for name in args.dtypes}
 
     w, h = args.size

@@ -182,9 +182,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes per segment count (median)")
     parser.add_argument("--child-segments", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    from posegen_core.comfy_env import ensure_comfy_importable
+    from bench import comfy_for_benchmarks
 
-    ensure_comfy_importable()
+    comfy_for_benchmarks()
     if args.child_segments:
         _child(args)
         return {}

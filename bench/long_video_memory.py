@@ -209,9 +209,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.tiny:
         args.size, args.segments, args.factor = (64, 64), 2, 2
-    from posegen_core.comfy_env import ensure_comfy_importable
+    from bench import comfy_for_benchmarks
 
-    ensure_comfy_importable()
+    comfy_for_benchmarks()
     if args.child_path:
         result = _child(args)
         print(json.dumps(result))

@@ -395,6 +395,11 @@ def _death_signal_setter() -> Callable[[], None]:
     return setter
 
 
+# ComfyUI's CPU default is sub-quadratic attention; PyTorch's SDPA measured faster for PoseGen's shapes
+# (bench.forward_speed, docs/benchmarks.md), so the demo and the benchmarks start their servers with it.
+FAST_CPU_ATTENTION = ("--use-pytorch-cross-attention",)
+
+
 class ComfyServer:
     """A ComfyUI server process (``main.py``) with its own base directory, driven over HTTP and websocket.
 

@@ -1,8 +1,9 @@
 """The demo: one PoseGen segment, end to end, through a real ComfyUI server's API, on tiny random weights.
 
 Run with ``./scripts/demo.sh`` (it bootstraps the environment). It writes tiny models and synthetic inputs into
-a private ComfyUI base folder, starts ``main.py --cpu``, queues the example workflow's API form through
-``/prompt``, follows it on the websocket and leaves the video in ``output/`` (or ``--output``).
+a private ComfyUI base folder, starts ``main.py --cpu --use-pytorch-cross-attention`` (the fastest attention on
+the CPU), queues the example workflow's API form through ``/prompt``, follows it on the websocket and leaves the
+video in ``output/`` (or ``--output``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from devtools.comfy_server import ComfyServer, WsMessage, comfyui_path_from_env, prepare_base_dir
+from devtools.comfy_server import FAST_CPU_ATTENTION, ComfyServer, WsMessage, comfyui_path_from_env, prepare_base_dir
 from devtools.demo_inputs import write_pose_video, write_reference
 from devtools.prompts import node_of_type
 
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     prepare(args.base, args.length, args.width, args.height, prompt)
     args.output.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with ComfyServer(args.base, comfyui_path=comfyui_path_from_env(), output_directory=args.output) as server:
+    with ComfyServer(args.base, comfyui_path=comfyui_path_from_env(), output_directory=args.output,
+                     extra_args=FAST_CPU_ATTENTION) as server:
         print(f"ComfyUI is up at {server.url} ({time.monotonic() - started:.1f} s); queueing the workflow")
         result = server.run(prompt, timeout=3600, on_message=print_progress)
         print()

@@ -9,7 +9,7 @@ from .conditioning import PoseGenConditioning
 from .distributed import NODES as DISTRIBUTED_NODES
 from .long_video_output import NODES as LONG_VIDEO_OUTPUT_NODES
 from .longvideo import NODES as LONG_VIDEO_NODES
-from .model_loading import ConvertPoseGenCheckpoint, LoadPoseGenModel, register_model_folder
+from .model_loading import ConvertPoseGenCheckpoint, LoadPoseGenModel, PoseGenNumerics, register_model_folder
 from .pose_edit import (
     PoseGenDropInsertedFrames,
     PoseGenInsertReferencePose,
@@ -27,6 +27,7 @@ from .scheduling import PoseGenScheduler
 NODES: list[type[io.ComfyNode]] = [
     LoadPoseGenModel,
     ConvertPoseGenCheckpoint,
+    PoseGenNumerics,
     PoseGenClipVisionEncode,
     PoseGenConditioning,
     PoseGenScheduler,

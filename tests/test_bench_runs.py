@@ -1,14 +1,26 @@
 """The benchmarks keep running as the code changes (tiny sizes; no timing is asserted here)."""
 
-from bench import camera_term, checkpoint_load, forward_cost, fp8_weights
+from bench import camera_term, checkpoint_load, forward_speed, fp8_weights
 
 
-def test_forward_cost_benchmark_runs():
-    result = forward_cost.main(["--dim", "64", "--layers", "2", "--frames", "3", "--height", "8", "--width", "6",
-                                "--repeats", "1"])
-    assert result["video_tokens"] == 3 * 4 * 3
-    assert result["token_ratio_with_reference"] == 4 / 3
-    assert all(seconds > 0 for seconds in result["seconds"].values())
+def test_forward_speed_benchmark_runs():
+    result = forward_speed.main(["--dim", "64", "--heads", "1", "--layers", "2", "--frames", "3", "--height", "8",
+                                 "--width", "6", "--repeats", "1", "--attentions", "pytorch", "--segment-dim", "64",
+                                 "--segment-layers", "3", "--segment-shared-blocks", "1", "--segment-steps", "3",
+                                 "--segment-frames", "2", "--segment-height", "8", "--segment-width", "8",
+                                 "--segment-repeats", "1", "--threads", "2"])
+    forward = result["forward"]
+    assert forward["video_tokens"] == 3 * 4 * 3 and forward["token_ratio"] == 4 / 3
+    assert forward["gflop"]["native"] < forward["gflop"]["ours"] < forward["gflop"]["native_same_tokens"] * 1.1
+    assert all(seconds > 0 for seconds in forward["attention"]["pytorch"]["seconds"].values())
+    assert result["block"]["shared_over_unshared"] > 0
+    memory = result["memory"]["real_size_gib_bf16"]
+    assert memory["reference"]["qkv"] > memory["native"]["qkv"]  # float64 RoPE copies at real size
+    segment = result["segment"]
+    # the run builds its RoPE table and the reference's t = 0 modulation once, for 3 steps of batched CFG
+    assert segment["run_cache_of_the_last_run"]["built"] == {"rope": 1, "reference modulation": 1}
+    assert segment["profile_of_one_shared_segment"]["posegen_forward"]["calls"] == 3
+    assert segment["profile_of_one_shared_segment"]["video_and_reference_rope"]["calls"] == 1
 
 
 def test_checkpoint_load_benchmark_runs():

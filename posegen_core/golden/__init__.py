@@ -6,8 +6,10 @@ For PoseGen it rebuilds the model through LoadPoseGenModel's code path from the 
 (base weights + LoRA written as a ``pipe.dit.`` shard folder), checks the LoRA merge against PoseGen's merge rule,
 runs every case the folder holds — plain forwards, anchor K/V recording, KV-shared forwards with and without
 masks, the masks themselves, and sampling with and without KV sharing — and prints per-case max-abs and relative
-errors with PASS/FAIL. Sizes, seeds, steps, CFG, KV-share steps/blocks and tolerances all come from the folder
-(``config.json``, ``model_config.json``, ``README.md``); nothing about the tiny model is assumed.
+errors with PASS/FAIL, in ``native`` numerics (float32 RoPE tables, the pack's default) or, with
+``--numerics reference``, PoseGen's float64 RoPE. Sizes, seeds, steps, CFG, KV-share steps/blocks and tolerances
+all come from the folder (``config.json``, ``model_config.json``, ``README.md``); nothing about the tiny model is
+assumed.
 
 ComfyUI: may import. Imports every other core package (it checks them all).
 """
@@ -141,10 +143,11 @@ def _sampling_cases(patcher, golden: GoldenFolder, add: Add) -> None:
     _exact_masks(add, "sampling", inspect, want)
 
 
-def run_golden(folder: Path, log: Callable[[str], None] = print) -> list[CaseResult]:
+def run_golden(folder: Path, log: Callable[[str], None] = print, numerics: str = "native") -> list[CaseResult]:
     ensure_comfy_importable()
     from ..posegen.checkpoint import load_checkpoint
     from ..posegen.comfy_model import build_model_patcher
+    from ..wan.numerics import set_numerics
 
     golden = GoldenFolder(folder)
     results: list[CaseResult] = []
@@ -155,11 +158,12 @@ def run_golden(folder: Path, log: Callable[[str], None] = print) -> list[CaseRes
             log(result.line())
 
         with tempfile.TemporaryDirectory(prefix="poseanything-golden-") as tmp:
-            run_poseanything_golden(golden, record, Path(tmp))
+            run_poseanything_golden(golden, record, Path(tmp), numerics)
         return results
     with tempfile.TemporaryDirectory(prefix="posegen-golden-") as tmp:
         checkpoint = load_checkpoint(golden.write_checkpoint_folder(Path(tmp)))
         patcher = build_model_patcher(checkpoint, "base", weight_dtype=torch.float32)
+    set_numerics(patcher, numerics)
 
     def add(result: CaseResult) -> None:
         results.append(result)
@@ -180,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
                         help="a golden folder (config.json, model_config.json, *.safetensors); "
                              f"default: {', '.join(DEFAULT_SETS)} in the repository's tests/data/golden")
+    parser.add_argument("--numerics", choices=("native", "reference"), default="native",
+                        help="RoPE in float32 like ComfyUI's Wan (native, the default) or float64 like the public code")
     args = parser.parse_args(argv)
     folders = args.folders or [REPO_SETS / name for name in DEFAULT_SETS]
     missing = [str(f) for f in folders if not (f / "config.json").is_file()]
@@ -189,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     for folder in folders:
         if len(folders) > 1:
             print(f"== {folder.name}")
-        results = run_golden(folder)
+        results = run_golden(folder, numerics=args.numerics)
         failed = [r for r in results if not r.passed]
         suffix = f" ({folder.name})" if len(folders) > 1 else ""
         print(f"{len(results) - len(failed)}/{len(results)} cases passed{suffix}")

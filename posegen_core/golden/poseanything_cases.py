@@ -293,13 +293,15 @@ def skeleton_video_cases(golden: GoldenFolder, add: Add) -> None:
                     inputs[name]))
 
 
-def run_poseanything_golden(golden: GoldenFolder, add: Add, workdir: Path) -> None:
+def run_poseanything_golden(golden: GoldenFolder, add: Add, workdir: Path, numerics: str = "native") -> None:
     from ..poseanything.comfy_model import load_model
+    from ..wan.numerics import set_numerics
 
     tol = tolerances(golden)
     segmentation_cases(golden, add)
     skeleton_video_cases(golden, add)
     patcher = load_model(write_shard_folder(golden, workdir), weight_dtype=torch.float32)
+    set_numerics(patcher, numerics)
     forward_cases(patcher, golden, tol, add)
     union_cases(golden, add)
     sampling_cases(patcher, golden, tol, add)

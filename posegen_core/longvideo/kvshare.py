@@ -128,6 +128,19 @@ class KVShareContext:
     record: AnchorRecord
     static_masks: dict[str, torch.Tensor] | None = None
     inspect: dict[str, torch.Tensor] | None = None
+    _fixed_own: tuple[tuple[int, torch.device, int], torch.Tensor] | None = field(default=None, init=False, repr=False)
+
+    def fixed_own_tokens(self, tokens: int, device: torch.device) -> torch.Tensor:
+        """The own-attention tokens of the modes whose masks do not change (pose, user, none), made once per run."""
+        key = (tokens, device, id(self.static_masks))
+        if self._fixed_own is None or self._fixed_own[0] != key:
+            if self.settings.mask_mode == "none":
+                union = torch.zeros(tokens, dtype=torch.bool)
+            else:
+                masks = self.static_masks or {}
+                union = masks["curr"].flatten().bool() | masks["prev"].flatten().bool()
+            self._fixed_own = (key, union.to(device))
+        return self._fixed_own[1]
 
     def forward_kv(self, transformer_options: dict, grid: tuple[int, int, int]) -> ForwardKV | None:
         step = step_index(transformer_options)
@@ -189,20 +202,15 @@ class ForwardKV:
                              "segments need the same size and length")
         return k, v
 
-    def keep_own(self, block: int, batch: int, device: torch.device) -> torch.Tensor:
-        """[batch, video tokens] True where a token keeps its own attention (foreground in either segment)."""
-        mode = self.settings.mask_mode
-        if mode == "none":
-            union = torch.zeros(math.prod(self.grid), dtype=torch.bool)
-        elif mode == "attention":
-            prev = self.masks.mask(self.step, block, "prev")[0].bool()
-            curr = self.masks.mask(self.step, block, "curr")[0].bool()
-            union = prev | curr
-            self._inspect(block, prev=prev, curr=curr, union=union)
-        else:
-            masks = self.context.static_masks or {}
-            union = masks["curr"].flatten().bool() | masks["prev"].flatten().bool()
-        return union.to(device)[None].expand(batch, -1)
+    def own_tokens(self, block: int, device: torch.device) -> torch.Tensor:
+        """[video tokens] True where a token keeps its own attention (foreground in either segment)."""
+        if self.settings.mask_mode != "attention":
+            return self.context.fixed_own_tokens(math.prod(self.grid), device)
+        prev = self.masks.mask(self.step, block, "prev")[0].bool()
+        curr = self.masks.mask(self.step, block, "curr")[0].bool()
+        union = prev | curr
+        self._inspect(block, prev=prev, curr=curr, union=union)
+        return union.to(device)
 
     def _inspect(self, block: int, **masks: torch.Tensor) -> None:
         if self.context.inspect is not None:

@@ -25,6 +25,7 @@ from torch import nn
 from ..errors import PoseGenInputError
 from ..wan.converted import cast_for_storage, write_safetensors_atomically
 from ..wan.patcher import patcher_from_state_dict
+from ..wan.run_cache import install_run_cache
 from .checkpoint import PoseAnythingCheckpoint, converted_metadata, load_checkpoint
 from .config import WAN22_LATENT_CHANNELS, PoseAnythingConfig
 from .dit_forward import poseanything_forward
@@ -87,6 +88,7 @@ def build_model_patcher(checkpoint: PoseAnythingCheckpoint, weight_dtype: torch.
                                       input_name, "PoseAnything")
     patcher.add_object_patch("diffusion_model._forward",
                              functools.partial(poseanything_forward, patcher.model.diffusion_model, config))
+    install_run_cache(patcher)
     patcher.attachments[ATTACHMENT_KEY] = PoseAnythingModelInfo(config=config, source=Path(checkpoint.source).name)
     return patcher
 

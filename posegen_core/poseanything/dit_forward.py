@@ -22,8 +22,10 @@ import torch
 from torch import nn
 
 from ..errors import PoseGenInputError
+from ..wan.numerics import rope_dtype
 from ..wan.ops import apply_rope, attention, cast_param, layer_norm, patch_embed, rms_norm, sinusoidal_embedding
-from ..wan.rope import rope_table
+from ..wan.rope import video_rope
+from ..wan.run_cache import cached
 from .config import PoseAnythingConfig
 from .ptcm import CAPTURE_KEY, PTCM_KEY, AttentionCapture, CaptureComplete, PTCMContext
 
@@ -164,16 +166,15 @@ def poseanything_forward(
     x = comfy.ldm.common_dit.pad_to_patch_size(x, wan.patch_size)
     tokens = patch_embed(wan.patch_embedding, x)
     grid = tuple(tokens.shape[2:])
-    tokens = tokens.flatten(2).transpose(1, 2)
+    tokens = tokens.flatten(2).transpose(1, 2).contiguous()  # token-major: elementwise ops keep their layout
     tokens_per_frame = grid[1] * grid[2]
 
     e, e6 = frame_time_embedding(wan, frame_timesteps(timestep, batch, grid[0]), dtype)
     context = wan.text_embedding(context)
 
-    def positions(n: int) -> torch.Tensor:
-        return torch.arange(n, dtype=torch.float64, device=x.device)
-
-    rope = rope_table(positions(grid[0]), positions(grid[1]), positions(grid[2]), config.head_dim)
+    table_dtype = rope_dtype(transformer_options)
+    rope = cached(transformer_options, ("rope", grid, config.head_dim, x.device, table_dtype),
+                  lambda: video_rope(grid, config.head_dim, x.device, table_dtype))
 
     ptcm: PTCMContext | None = transformer_options.get(PTCM_KEY)
     part_masks = None

@@ -25,6 +25,7 @@ from torch import nn
 
 from ..errors import PoseGenInputError
 from ..wan.patcher import patcher_from_state_dict
+from ..wan.run_cache import install_run_cache
 from .checkpoint import PoseGenCheckpoint
 from .conditioning import HAND_LATENT_KEY
 from .config import PoseGenConfig
@@ -111,6 +112,7 @@ def build_model_patcher(
                                       "PoseGen")
     patcher.add_object_patch("diffusion_model._forward",
                              functools.partial(posegen_forward, patcher.model.diffusion_model, config))
+    install_run_cache(patcher)
     patcher.attachments[ATTACHMENT_KEY] = PoseGenModelInfo(config=config, variant=variant,
                                                            source=Path(checkpoint.source).name,
                                                            fingerprint=file_fingerprint(checkpoint.source))

@@ -8,8 +8,12 @@ ComfyUI's stock Wan forward, all taken from PoseGen:
   self-attention, with their own AdaLN modulation from t = 0 and RoPE positions of latent frame 0;
   they skip cross-attention, go through the FFN, and are dropped before the head;
 - hand-normal latents are patch-embedded and added to the video tokens;
-- the timestep is rounded to the compute dtype and embedded in float64; RoPE runs in float64;
-  RMSNorm normalises in float32 and applies its weight after the cast; modulate and gate are separate ops.
+- the timestep is rounded to the compute dtype and embedded in float64;
+- RoPE tables, RMSNorm, modulation and gates follow ComfyUI's Wan (float32 tables, fused ops) or, with
+  ``reference`` numerics, PoseGen's code (float64 RoPE, RMSNorm normalising in float32 before its weight, separate
+  ops; ``wan.numerics``);
+- the RoPE tables and the reference's t = 0 modulation are made once per sampling run (``wan.run_cache``);
+- in KV-shared blocks each query runs one attention, its own or the anchor's (``attend_split``).
 """
 
 from __future__ import annotations
@@ -21,10 +25,14 @@ import torch
 from torch import nn
 
 from ..errors import PoseGenInputError
-from ..wan.ops import apply_rope, attention, cast_param, modulate, patch_embed, rms_norm, sinusoidal_embedding
+from ..wan.numerics import NUMERICS, Numerics, numerics_of
+from ..wan.ops import apply_rope, attention, cast_param, patch_embed, sinusoidal_embedding
 from ..wan.rope import video_and_reference_rope
+from ..wan.run_cache import cached
 from .attention_hooks import KVSHARE_KEY, AttentionHook
 from .config import PoseGenConfig
+
+NATIVE = NUMERICS["native"]
 
 
 def time_modulation(wan: nn.Module, t: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -35,14 +43,29 @@ def time_modulation(wan: nn.Module, t: torch.Tensor, dtype: torch.dtype) -> tupl
     return e, e6
 
 
-def joint_qkv(attn: nn.Module, a_video: torch.Tensor, a_ref: torch.Tensor, rope: torch.Tensor,
+def joint_modulated(num: Numerics, norm: nn.Module, video: torch.Tensor, ref: torch.Tensor,
+                    video_shift_scale: tuple[torch.Tensor, torch.Tensor],
+                    ref_shift_scale: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """``[video ; reference]`` normed and modulated, each with its own shift and scale, as one tensor: the
+    projections that follow (self-attention's Q/K/V, the FFN) then run once over all tokens."""
+    batch, n_video = video.shape[:2]
+    a_ref = norm(ref).expand(batch, -1, -1)
+    if torch.is_grad_enabled():  # out= does not record a graph
+        return torch.cat([num.modulate(norm(video), *video_shift_scale),
+                          num.modulate(a_ref, *ref_shift_scale)], dim=1)
+    joint = video.new_empty(batch, n_video + ref.shape[1], video.shape[2])
+    num.modulate_into(joint[:, :n_video], norm(video), *video_shift_scale)
+    num.modulate_into(joint[:, n_video:], a_ref, *ref_shift_scale)
+    return joint
+
+
+def joint_qkv(attn: nn.Module, x: torch.Tensor, rope: torch.Tensor, num: Numerics = NATIVE,
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Q, K (normed, rotated) and V of ``[video ; reference]`` with the shared weights (§2.5), heads packed."""
-    x = torch.cat([a_video, a_ref.expand(a_video.shape[0], -1, -1)], dim=1)
+    """Q, K (normed, rotated) and V of ``x = [video ; reference]`` with the shared weights (§2.5), heads packed."""
     b, s = x.shape[:2]
     n, d = attn.num_heads, attn.head_dim
-    q = apply_rope(rms_norm(attn.norm_q, attn.q(x)).view(b, s, n, d), rope).view(b, s, n * d)
-    k = apply_rope(rms_norm(attn.norm_k, attn.k(x)).view(b, s, n, d), rope).view(b, s, n * d)
+    q = apply_rope(num.rms_norm(attn.norm_q, attn.q(x)).view(b, s, n, d), rope).view(b, s, n * d)
+    k = apply_rope(num.rms_norm(attn.norm_k, attn.k(x)).view(b, s, n, d), rope).view(b, s, n * d)
     return q, k, attn.v(x)
 
 
@@ -52,21 +75,41 @@ def attend(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, t
     return attn.o(attention(q, k, v, attn.num_heads, transformer_options))
 
 
+def own_none(tokens: int, device: torch.device) -> torch.Tensor:
+    return torch.zeros(tokens, dtype=torch.bool, device=device)
+
+
+def attend_split(attn: nn.Module, q: torch.Tensor, own_kv: tuple[torch.Tensor, torch.Tensor],
+                 shared_kv: tuple[torch.Tensor, torch.Tensor], own: torch.Tensor, transformer_options: dict,
+                 ) -> torch.Tensor:
+    """KV-shared self-attention (§5.3): the tokens where ``own`` is True (the subject in either segment) attend to
+    this call's K/V, all others (background, reference) to the anchor's. PoseGen computes both attentions for every
+    token and keeps one; a query's attention does not depend on the other queries, so each query here runs only the
+    one it keeps."""
+    out = q.new_empty(q.shape)
+    for rows, (k, v) in ((own.nonzero().squeeze(1), own_kv), ((~own).nonzero().squeeze(1), shared_kv)):
+        if rows.numel() == q.shape[1]:
+            out = attention(q, k, v, attn.num_heads, transformer_options)
+        elif rows.numel():
+            out[:, rows] = attention(q[:, rows], k, v, attn.num_heads, transformer_options)
+    return attn.o(out)
+
+
 def crossattention(
     attn: nn.Module, x: torch.Tensor, context: torch.Tensor, context_img_len: int, transformer_options: dict,
-    on_query_keys: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
+    on_query_keys: Callable[[torch.Tensor, torch.Tensor], None] | None = None, num: Numerics = NATIVE,
 ) -> torch.Tensor:
     """Video tokens attend to the text tokens and, separately, the CLIP tokens (§2.6). ``on_query_keys``
     sees the normed query and text keys (KV sharing builds its subject maps from them)."""
     image, text = context[:, :context_img_len], context[:, context_img_len:]
-    q = rms_norm(attn.norm_q, attn.q(x))
-    k_text = rms_norm(attn.norm_k, attn.k(text))
+    q = num.rms_norm(attn.norm_q, attn.q(x))
+    k_text = num.rms_norm(attn.norm_k, attn.k(text))
     if on_query_keys is not None:
         on_query_keys(q, k_text)
     out = attention(q, k_text, attn.v(text), attn.num_heads, transformer_options)
-    out_img = attention(q, rms_norm(attn.norm_k_img, attn.k_img(image)), attn.v_img(image), attn.num_heads,
+    out_img = attention(q, num.rms_norm(attn.norm_k_img, attn.k_img(image)), attn.v_img(image), attn.num_heads,
                          transformer_options)
-    return attn.o(out + out_img)
+    return attn.o(num.gated_add(out, out_img, owned=True))
 
 
 def posegen_block(
@@ -82,6 +125,7 @@ def posegen_block(
     ref_needed_after: bool = True,
     kv: AttentionHook | None = None,
     index: int = 0,
+    num: Numerics = NATIVE,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One Wan block on both streams (§2.4). ``ref_needed_after=False`` skips reference work whose
     result nothing reads (the last block). ``kv`` records or shares the anchor's K/V (§5.3)."""
@@ -91,35 +135,34 @@ def posegen_block(
 
     n_video = video.shape[1]
     attn = block.self_attn
-    q, k, v = joint_qkv(attn, modulate(block.norm1(video), shift1, scale1), modulate(block.norm1(ref), r_shift1,
-                                                                                       r_scale1), rope)
+    q, k, v = joint_qkv(attn, joint_modulated(num, block.norm1, video, ref, (shift1, scale1), (r_shift1, r_scale1)),
+                        rope, num)
     if kv is not None:
         kv.after_qkv(index, k, v)
     shared = kv.shared_kv(index, k) if kv is not None else None
-    out = attend(attn, q, k, v, transformer_options)
-    own_video = video + out[:, :n_video] * gate1
     if shared is None:
-        video = own_video
-        ref_update = out[:, n_video:]
+        out = attend(attn, q, k, v, transformer_options)
     else:
-        # every token also attends to the anchor's K/V; background tokens (in neither segment's subject mask)
-        # take that result, the reference tokens always do (§5.3)
-        out_shared = attend(attn, q, *shared, transformer_options)
-        keep = kv.keep_own(index, video.shape[0], video.device)
-        video = torch.where(keep[..., None], own_video, video + out_shared[:, :n_video] * gate1)
-        ref_update = out_shared[:, n_video:]
+        own = torch.cat([kv.own_tokens(index, video.device), own_none(q.shape[1] - n_video, video.device)])
+        out = attend_split(attn, q, (k, v), shared, own, transformer_options)
+    video = num.gated_add(video, out[:, :n_video], gate1)  # a new tensor: the block's input is left as it was
+    if ref_needed_after:
+        ref = num.gated_add(ref, out[:, n_video:], r_gate1)
 
     on_query_keys = None
     if kv is not None and kv.wants_map(index):
         def on_query_keys(q_video: torch.Tensor, k_text: torch.Tensor) -> None:
             kv.after_cross_qk(index, q_video, k_text, attn.num_heads)
 
-    video = video + crossattention(block.cross_attn, block.norm3(video), context, context_img_len,
-                                    transformer_options, on_query_keys)
-    video = video + block.ffn(modulate(block.norm2(video), shift2, scale2)) * gate2
-    if ref_needed_after:
-        ref = ref + ref_update * r_gate1
-        ref = ref + block.ffn(modulate(block.norm2(ref), r_shift2, r_scale2)) * r_gate2
+    video = num.gated_add(video, crossattention(block.cross_attn, block.norm3(video), context, context_img_len,
+                                                transformer_options, on_query_keys, num), owned=True)
+    if not ref_needed_after:
+        video = num.gated_add(video, block.ffn(num.modulate(block.norm2(video), shift2, scale2, owned=True)), gate2,
+                              owned=True)
+        return video, ref
+    hidden = block.ffn(joint_modulated(num, block.norm2, video, ref, (shift2, scale2), (r_shift2, r_scale2)))
+    video = num.gated_add(video, hidden[:, :n_video], gate2, owned=True)
+    ref = num.gated_add(ref, hidden[:, n_video:], r_gate2, owned=True)
     return video, ref
 
 
@@ -166,26 +209,31 @@ def posegen_forward(
         video = video + patch_embed(wan.hand_patch_embedding, comfy.ldm.common_dit.pad_to_patch_size(
             hand_latent.to(dtype), patch))
     grid = tuple(video.shape[2:])
-    video = video.flatten(2).transpose(1, 2)
+    video = video.flatten(2).transpose(1, 2).contiguous()  # token-major: elementwise ops keep their inputs' layout
     ref = patch_embed(wan.ref_patch_embedding, ref_latent)
     ref_grid = tuple(ref.shape[3:])
-    ref = ref.flatten(2).transpose(1, 2)
+    ref = ref.flatten(2).transpose(1, 2).contiguous()
 
     e, e6 = time_modulation(wan, timestep, dtype)
-    _, e6_ref = time_modulation(wan, torch.zeros(1, device=x.device), dtype)
+    e6_ref = cached(transformer_options, ("reference modulation", dtype, x.device),
+                    lambda: time_modulation(wan, torch.zeros(1, device=x.device), dtype)[1], depends_on_weights=True)
 
     context_img_len = clip_fea.shape[-2]
     context = torch.cat([wan.img_emb(clip_fea.to(dtype)), wan.text_embedding(context)], dim=1)
-    rope = video_and_reference_rope(grid, ref_grid, wan.dim // wan.num_heads, config.shift_ref_pos, x.device)
+    num = numerics_of(transformer_options)
+    head_dim, table_dtype = wan.dim // wan.num_heads, num.rope_dtype
+    rope = cached(transformer_options, ("rope", grid, ref_grid, head_dim, config.shift_ref_pos, x.device, table_dtype),
+                  lambda: video_and_reference_rope(grid, ref_grid, head_dim, config.shift_ref_pos, x.device,
+                                                   table_dtype))
 
     kv_context = transformer_options.get(KVSHARE_KEY)
     kv = kv_context.forward_kv(transformer_options, grid) if kv_context is not None else None
     last = len(wan.blocks) - 1
     for i, block in enumerate(wan.blocks):
         video, ref = posegen_block(block, video, ref, e6, e6_ref, rope, context, context_img_len,
-                                   transformer_options, ref_needed_after=i < last, kv=kv, index=i)
+                                   transformer_options, ref_needed_after=i < last, kv=kv, index=i, num=num)
 
     head_table = cast_param(wan.head.modulation, video)
     shift, scale = (head_table + e.unsqueeze(1)).chunk(2, dim=1)
-    out = wan.head.head(modulate(wan.head.norm(video), shift, scale))
+    out = wan.head.head(num.modulate(wan.head.norm(video), shift, scale, owned=True))
     return wan.unpatchify(out, grid)[:, :, :t, :h, :w]

@@ -62,6 +62,12 @@ def rms_norm(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return normed * weight
 
 
+def fused_rms_norm(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """ComfyUI's RMSNorm: one fused op, the weight applied before the result is rounded to ``x``'s dtype."""
+    weight, _ = module_weight_and_bias(norm, x)
+    return F.rms_norm(x, weight.shape, weight, norm.eps)
+
+
 def layer_norm(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """LayerNorm computed in float32 with its weights upcast, then cast back (PoseAnything's autocast LayerNorm)."""
     if isinstance(norm, nn.Identity):

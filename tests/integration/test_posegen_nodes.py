@@ -49,6 +49,11 @@ def _error(server: ComfyServer, prompt: dict) -> dict:
 # --- /object_info -------------------------------------------------------------------------------------------
 
 EXPECTED_INTERFACES = {
+    "PoseGenNumerics": {
+        "required": {"model": "MODEL", "numerics": "COMBO"},
+        "optional": {},
+        "output": ["MODEL"],
+    },
     "LoadPoseGenModel": {
         "required": {"checkpoint": "COMBO", "variant": "COMBO", "weight_dtype": "COMBO"},
         "optional": {},
@@ -384,3 +389,34 @@ def test_core_ksampler_samples_the_posegen_model(comfy_server, tiny_prompt):
     frames = _frames(result)
     assert len(result.progress[SAMPLER_NODE]) == 25
     assert np.abs(frames.astype(int) - custom.astype(int)).max() <= 2
+
+
+# --- numerics -----------------------------------------------------------------------------------------------------
+
+def _with_numerics(prompt: dict, tag: str, numerics: str, model: list | None = None) -> dict:
+    """The example workflow with PoseGen Numerics between the loader and everything that reads its MODEL."""
+    prompt = _with_frames(prompt, tag, seed=21)
+    loader = next(node_id for node_id, node in prompt.items() if node["class_type"] == "LoadPoseGenModel")
+    for node in prompt.values():
+        for name, value in node["inputs"].items():
+            if value == [loader, 0]:
+                node["inputs"][name] = ["96", 0]
+    prompt["96"] = {"class_type": "PoseGenNumerics", "inputs": {"model": model or [loader, 0], "numerics": numerics}}
+    return prompt
+
+
+def test_numerics_node_switches_between_comfyui_and_reference_numerics(comfy_server, tiny_prompt):
+    plain = _frames(comfy_server.run_ok(_with_frames(tiny_prompt, "numerics_plain", seed=21)))
+    native = _frames(comfy_server.run_ok(_with_numerics(tiny_prompt, "numerics_native", "native")))
+    reference_result = comfy_server.run_ok(_with_numerics(tiny_prompt, "numerics_reference", "reference"))
+    assert "96" in reference_result.executed_nodes
+    reference = _frames(reference_result)
+    assert np.array_equal(plain, native)  # native is what a MODEL runs without the node
+    assert np.abs(reference.astype(int) - native.astype(int)).max() <= 2  # rounding, not another model
+
+
+def test_numerics_node_refuses_what_it_cannot_apply(comfy_server, tiny_prompt):
+    error = _error(comfy_server, _with_numerics(tiny_prompt, "numerics_bad", "float16"))
+    assert error["node_type"] == "PoseGenNumerics"
+    assert error["exception_message"].startswith("numerics: 'float16' is unknown") and "native, reference" in \
+        error["exception_message"]

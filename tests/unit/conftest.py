@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GOLDEN_ROOT = REPO_ROOT / "tests" / "data" / "golden"
 GOLDEN_NAME = "posegen_tiny_v1"
+PA_GOLDEN_NAME = "poseanything_tiny_v1"
 
 
 def golden_root() -> Path:
@@ -40,3 +41,35 @@ def golden_tensors(golden_dir: Path):
         return cache[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def pa_dir(golden_dir: Path) -> Path:
+    return golden_dir.parent / PA_GOLDEN_NAME
+
+
+@pytest.fixture(scope="module")
+def pa_patcher(pa_dir: Path, tmp_path_factory):
+    """PoseAnything's golden model loaded through the loader's code path, in float32."""
+    import torch
+
+    from posegen_core.golden import GoldenFolder
+    from posegen_core.golden.poseanything_cases import write_shard_folder
+    from posegen_core.poseanything.comfy_model import load_model
+
+    folder = write_shard_folder(GoldenFolder(pa_dir), tmp_path_factory.mktemp("pa"))
+    return load_model(folder, weight_dtype=torch.float32)
+
+
+@pytest.fixture
+def posegen_golden_patcher(golden_dir: Path, tmp_path: Path):
+    """(GoldenFolder, PoseGen base MODEL) from the golden set's files, loaded through the loader's code path."""
+    import torch
+
+    from posegen_core.golden import GoldenFolder
+    from posegen_core.posegen.checkpoint import load_checkpoint
+    from posegen_core.posegen.comfy_model import build_model_patcher
+
+    golden = GoldenFolder(golden_dir)
+    return golden, build_model_patcher(load_checkpoint(golden.write_checkpoint_folder(tmp_path)), "base",
+                                       weight_dtype=torch.float32)

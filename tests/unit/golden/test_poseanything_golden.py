@@ -3,28 +3,10 @@ and the check notices a wrong port."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
 from posegen_core.golden import GoldenFolder, compare, run_golden
-
-PA_NAME = "poseanything_tiny_v1"
-
-
-@pytest.fixture(scope="module")
-def pa_dir(golden_dir: Path) -> Path:
-    return golden_dir.parent / PA_NAME
-
-
-@pytest.fixture(scope="module")
-def pa_patcher(pa_dir: Path, tmp_path_factory):
-    from posegen_core.golden.poseanything_cases import write_shard_folder
-    from posegen_core.poseanything.comfy_model import load_model
-
-    folder = write_shard_folder(GoldenFolder(pa_dir), tmp_path_factory.mktemp("pa"))
-    return load_model(folder, weight_dtype=torch.float32)
 
 
 def test_readme_tolerances_are_read(pa_dir):
@@ -34,9 +16,10 @@ def test_readme_tolerances_are_read(pa_dir):
     assert tol == {"exact": 0.0, "forward": 1e-5, "capture": 1e-6, "sampling": 5e-5}
 
 
-def test_every_case_passes_at_the_readme_tolerances(pa_dir):
+@pytest.mark.parametrize("numerics", ["native", "reference"])
+def test_every_case_passes_at_the_readme_tolerances(pa_dir, numerics):
     lines: list[str] = []
-    results = run_golden(pa_dir, log=lines.append)
+    results = run_golden(pa_dir, log=lines.append, numerics=numerics)
     by_name = {r.name: r for r in results}
     required = ["forward out_plain", "forward out_ptcm_prepass_masks", "forward out_ptcm_random_masks",
                 "capture attn_probs", "union_mask released", "match_rows released", "union_mask fixed",

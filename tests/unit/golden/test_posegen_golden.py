@@ -1,5 +1,6 @@
 """The fidelity check itself: it must pass on PoseGen's golden data and fail when the port is wrong."""
 
+import pytest
 import torch
 
 from posegen_core.golden import GoldenFolder, compare, run_forward, run_golden, tolerances_from_readme
@@ -10,9 +11,10 @@ def test_readme_tolerances_are_read(golden_dir):
     assert tol["forward"] == 1e-5 and tol["sampling"] == 1e-4 and tol["exact"] == 0.0
 
 
-def test_every_case_passes_at_the_readme_tolerances(golden_dir):
+@pytest.mark.parametrize("numerics", ["native", "reference"])
+def test_every_case_passes_at_the_readme_tolerances(golden_dir, numerics):
     lines: list[str] = []
-    results = run_golden(golden_dir, log=lines.append)
+    results = run_golden(golden_dir, log=lines.append, numerics=numerics)
     by_name = {r.name: r for r in results}
     required = ["lora_merge (model weights)", "forward out_plain", "forward out_plain_condmode",
                 "forward out_plain_nohand", "forward out_base_plain", "forward out_anchor (records K/V)",

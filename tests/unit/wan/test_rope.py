@@ -1,6 +1,6 @@
 import torch
 
-from posegen_core.wan.rope import axis_dims, video_and_reference_rope
+from posegen_core.wan.rope import axis_dims, video_and_reference_rope, video_rope
 
 
 def _as_complex_parts(table: torch.Tensor) -> torch.Tensor:
@@ -37,3 +37,11 @@ def test_reference_positions():
     # frame and height channels of shifted reference tokens still equal frame 0's
     f_pairs = axis_dims(head_dim)[0] // 2 + axis_dims(head_dim)[1] // 2
     assert torch.equal(shifted[24:, :f_pairs], table[:8, :f_pairs])
+
+
+def test_float32_table_is_the_float64_table_correctly_rounded():
+    grid, ref_grid = (4, 3, 5), (3, 5)
+    wide = video_and_reference_rope(grid, ref_grid, 128, True, torch.device("cpu"))
+    narrow = video_and_reference_rope(grid, ref_grid, 128, True, torch.device("cpu"), torch.float32)
+    assert narrow.dtype == torch.float32 and torch.equal(narrow, wide.float())
+    assert torch.equal(video_rope(grid, 128, torch.device("cpu"), torch.float32), narrow[:, : 4 * 3 * 5])
