@@ -55,3 +55,31 @@ def test_poseanything_rotates_in_float32_unless_reference_numerics_are_asked_for
     pa_run_forward(pa_patcher, inputs, inputs["forward_latents"], inputs["forward_timestep"],
                    {NUMERICS_KEY: "reference"})
     assert seen and set(seen) == {torch.float64}
+
+
+@pytest.mark.parametrize("mode", ["native", "reference"])
+def test_forward_with_autograd_gives_the_same_output_and_a_gradient(posegen_golden_patcher, mode):
+    """In-place updates and ``out=`` writes run only without autograd: with it (training) the forward records a
+    graph that backpropagates, and gives what the no-grad forward gives."""
+    import comfy.model_management
+
+    from posegen_core.golden import sampler_transformer_options
+
+    golden, patcher = posegen_golden_patcher
+    set_numerics(patcher, mode)
+    inputs = golden.tensors("inputs.safetensors")
+    comfy.model_management.load_models_gpu([patcher])
+    wan = patcher.model.diffusion_model
+    x = torch.cat([inputs["x_anchor"], inputs["cond_latents_anchor"]], dim=1).float()
+    kwargs = dict(clip_fea=inputs["clip_feature"].float(), reference_latent=inputs["ref_latents"].float(),
+                  posegen_hand_latent=inputs["hand_latents_anchor"].float(),
+                  transformer_options=sampler_transformer_options(patcher))
+    t, context = inputs["timestep"].float(), inputs["context_pos"].float()
+    with torch.no_grad():
+        expected = wan(x, t, context, **kwargs)
+    x_grad = x.clone().requires_grad_(True)
+    with torch.enable_grad():
+        out = wan(x_grad, t, context, **kwargs)
+        out.square().sum().backward()
+    assert torch.allclose(out.detach(), expected, atol=1e-6, rtol=0)
+    assert x_grad.grad is not None and torch.isfinite(x_grad.grad).all() and x_grad.grad.abs().sum() > 0
