@@ -6,9 +6,10 @@ import nodes as comfy_nodes
 from comfy_api.v0_0_2 import io
 
 from ..posegen_core.posegen.clip_vision import encode_reference
+from .checked_node import PoseGenNode
 
 
-class PoseGenClipVisionEncode(io.ComfyNode):
+class PoseGenClipVisionEncode(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

@@ -11,6 +11,7 @@ from comfy_api.v0_0_2 import io
 
 from ..posegen_core.poseanything.negative import POSE_VIDEO_KEY, PoseVideoSource
 from ..posegen_core.posegen.conditioning import build_segment_conditioning, preprocess_frames
+from .checked_node import PoseGenNode
 
 MISSING_HANDS = {
     "black frames": True,  # what PoseGen's own hand video holds where no hand is visible
@@ -18,7 +19,7 @@ MISSING_HANDS = {
 }
 
 
-class PoseGenConditioning(io.ComfyNode):
+class PoseGenConditioning(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from comfy_api.v0_0_2 import io
 
 from ..posegen_core.distributed.cluster import LOCAL, DistributedOptions
+from .checked_node import PoseGenNode
 
 DistributedType = io.Custom("POSEGEN_DISTRIBUTED")
 
 
-class PoseGenDistributed(io.ComfyNode):
+class PoseGenDistributed(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

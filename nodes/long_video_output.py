@@ -13,6 +13,7 @@ from ..posegen_core.errors import PoseGenInputError
 from ..posegen_core.longvideo.file_run import VideoOutput
 from ..posegen_core.longvideo.run_folder import RUNS_FOLDER, list_run_folders, remove_run_folders
 from ..posegen_core.video.writer import ENCODINGS
+from .checked_node import PoseGenNode
 
 VideoOutputType = io.Custom("POSEGEN_VIDEO_OUTPUT")
 RUN_FOLDER_ACTIONS = ("list", "remove all", "remove one")
@@ -46,7 +47,7 @@ def output_linked(prompt: dict | None, node_id: str | None, index: int) -> bool:
     return False
 
 
-class PoseGenVideoOutput(io.ComfyNode):
+class PoseGenVideoOutput(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -77,7 +78,7 @@ class PoseGenVideoOutput(io.ComfyNode):
         return io.NodeOutput(VideoOutput(filename_prefix, encoding, fps, keep_run_folder))
 
 
-class PoseGenRunFolders(io.ComfyNode):
+class PoseGenRunFolders(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

@@ -30,6 +30,7 @@ from ..posegen_core.longvideo.options import (
 )
 from ..posegen_core.longvideo.run import LongVideoInputs, transition_between
 from ..posegen_core.longvideo.subject import POSEGEN_SUBJECT_WORDS, encode_prompt_with_subject
+from .checked_node import PoseGenNode
 from .conditioning import MISSING_HANDS
 from .distributed import DistributedType
 from .long_video_output import VideoOutputType, output_linked, runs_root, video_path
@@ -49,7 +50,7 @@ SAMPLER_TOOLTIP = ("KSamplerSelect euler is PoseGen's sampler. Face/Hand Edit Sa
 LAYOUT_TOOLTIP = "PoseGen Segment Layout. Unconnected: PoseGen's segments of 81 frames, overlaps 21 and 20."
 
 
-class PoseGenTextEncode(io.ComfyNode):
+class PoseGenTextEncode(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -90,7 +91,7 @@ def _layout_inputs(optional: bool = False) -> list[io.Input]:
     ]
 
 
-class PoseGenSegmentLayout(io.ComfyNode):
+class PoseGenSegmentLayout(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -129,7 +130,7 @@ def _kv_inputs(optional: bool = False) -> list[io.Input]:
     ]
 
 
-class PoseGenKVSharing(io.ComfyNode):
+class PoseGenKVSharing(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -169,7 +170,7 @@ class PoseGenKVSharing(io.ComfyNode):
                                            kv_storage=kv_storage))
 
 
-class PoseGenPoseCrafterOptions(io.ComfyNode):
+class PoseGenPoseCrafterOptions(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -250,7 +251,7 @@ def _driving(pose_frames, driving_poses, reference_image) -> tuple:
 IMAGES_OUTPUT = 0  # the sampler's outputs: images, report, video (the order of older graphs first)
 
 
-class PoseGenLongVideoSampler(io.ComfyNode):
+class PoseGenLongVideoSampler(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -345,7 +346,7 @@ def _metadata(prompt, extra_pnginfo) -> dict[str, str]:
     return metadata
 
 
-class PoseGenLongVideoTransitionBlend(io.ComfyNode):
+class PoseGenLongVideoTransitionBlend(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -417,7 +418,7 @@ def _all_optional(inputs: list[io.Input]) -> list[io.Input]:
     return inputs
 
 
-class PoseGenSegmentSampler(io.ComfyNode):
+class PoseGenSegmentSampler(PoseGenNode):
     """Replaced by PoseGenLongVideoSampler and its option nodes; kept so old graphs say what to do."""
 
     @classmethod
@@ -459,7 +460,7 @@ class PoseGenSegmentSampler(io.ComfyNode):
                                "PoseGen Segment Sampler (long video)", SAMPLER_MOVES, given)
 
 
-class PoseGenTransitionBlend(io.ComfyNode):
+class PoseGenTransitionBlend(PoseGenNode):
     """Replaced by PoseGenLongVideoTransitionBlend with PoseGen Segment Layout; kept so old graphs say what to do."""
 
     @classmethod

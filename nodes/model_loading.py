@@ -17,6 +17,7 @@ from ..posegen_core.posegen.checkpoint_writer import write_converted_file
 from ..posegen_core.posegen.comfy_model import load_model, posegen_info
 from ..posegen_core.wan.model_files import MODEL_FOLDER, list_checkpoints, output_file, resolve_checkpoint
 from ..posegen_core.wan.numerics import DEFAULT_NUMERICS, NUMERICS, set_numerics
+from .checked_node import PoseGenNode
 
 # fp8 as core UNETLoader offers it: weights stored in fp8, each layer computed in the device's dtype (manual cast)
 FP8_DTYPES = {"fp8_e4m3fn": torch.float8_e4m3fn, "fp8_e5m2": torch.float8_e5m2}
@@ -56,7 +57,7 @@ def _variant_input() -> io.Combo.Input:
         "auto reads it from the folder name or file metadata. A mismatch is an error.")
 
 
-class LoadPoseGenModel(io.ComfyNode):
+class LoadPoseGenModel(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -95,7 +96,7 @@ class LoadPoseGenModel(io.ComfyNode):
         return io.NodeOutput(model)
 
 
-class ConvertPoseGenCheckpoint(io.ComfyNode):
+class ConvertPoseGenCheckpoint(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -137,7 +138,7 @@ class ConvertPoseGenCheckpoint(io.ComfyNode):
         return io.NodeOutput(target.name, ui={"text": [f"wrote models/{MODEL_FOLDER}/{target.name}"]})
 
 
-class PoseGenNumerics(io.ComfyNode):
+class PoseGenNumerics(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

@@ -9,10 +9,11 @@ from ..posegen_core.poses.edit import PAD_MODES, PERSON_MODES, SMOOTHING, Sequen
 from ..posegen_core.poses.formats.keypoint import to_pose_keypoint
 from ..posegen_core.poses.reference import drop_inserted, insert_reference_pose, select_reference_frame
 from ..posegen_core.poses.retarget import retarget, retarget_report
+from .checked_node import PoseGenNode
 from .pose_common import PoseKeypoint, pose_input, pose_output, preview_ui, read_poses
 
 
-class PoseGenPoseSequence(io.ComfyNode):
+class PoseGenPoseSequence(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -59,7 +60,7 @@ class PoseGenPoseSequence(io.ComfyNode):
         return pose_output(seq, seq.num_frames, float(seq.fps or 0.0))
 
 
-class PoseGenRetargetPoses(io.ComfyNode):
+class PoseGenRetargetPoses(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -88,7 +89,7 @@ class PoseGenRetargetPoses(io.ComfyNode):
         return pose_output(result, report)
 
 
-class PoseGenReferenceFrameSelect(io.ComfyNode):
+class PoseGenReferenceFrameSelect(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -120,7 +121,7 @@ class PoseGenReferenceFrameSelect(io.ComfyNode):
         return io.NodeOutput(reference_frames[index:index + 1], to_pose_keypoint(chosen), index, ui=preview_ui(chosen))
 
 
-class PoseGenInsertReferencePose(io.ComfyNode):
+class PoseGenInsertReferencePose(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -146,7 +147,7 @@ class PoseGenInsertReferencePose(io.ComfyNode):
             return pose_output(insert_reference_pose(target, reference, position))
 
 
-class PoseGenDropInsertedFrames(io.ComfyNode):
+class PoseGenDropInsertedFrames(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

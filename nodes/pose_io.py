@@ -12,6 +12,7 @@ from comfy_api.v0_0_2 import io
 from ..posegen_core.errors import PoseGenInputError
 from ..posegen_core.poses.extract_mediapipe import PoseExtractionUnavailable, extract_poses
 from ..posegen_core.poses.sources import FORMATS, list_pose_sources, load_pose_source, resolve_source
+from .checked_node import PoseGenNode
 from .pose_common import PoseKeypoint, images_to_uint8, pose_output
 
 NO_SKELETON = "(none)"
@@ -21,7 +22,7 @@ def _input_root() -> Path:
     return Path(folder_paths.get_input_directory())
 
 
-class PoseGenLoadPoses(io.ComfyNode):
+class PoseGenLoadPoses(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         sources = list_pose_sources(_input_root())
@@ -61,7 +62,7 @@ class PoseGenLoadPoses(io.ComfyNode):
         return pose_output(seq)
 
 
-class PoseGenExtractPoses(io.ComfyNode):
+class PoseGenExtractPoses(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

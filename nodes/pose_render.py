@@ -8,10 +8,11 @@ from comfy_api.v0_0_2 import io
 
 from ..posegen_core.errors import PoseGenInputError
 from ..posegen_core.poses.render import STYLES, render_sequence, skeleton_supports
+from .checked_node import PoseGenNode
 from .pose_common import pose_input, read_poses, uint8_to_images
 
 
-class PoseGenRenderPoses(io.ComfyNode):
+class PoseGenRenderPoses(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

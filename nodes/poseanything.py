@@ -24,6 +24,7 @@ from ..posegen_core.poseanything.negative import NEGATIVE_POSES, POSE_VIDEO_KEY,
 from ..posegen_core.poseanything.part_plan import parts_preview, video_parts
 from ..posegen_core.poseanything.skeleton_from_mask import SkeletonFromMaskSettings, skeleton_frames_from_masks
 from ..posegen_core.wan.model_files import list_checkpoints, output_file, resolve_checkpoint
+from .checked_node import PoseGenNode
 from .model_loading import CONVERT_DTYPES, WEIGHT_DTYPES, model_roots, register_model_folder
 
 MODEL_FOLDER = "poseanything"
@@ -55,7 +56,7 @@ def _resolve(name: str) -> Path:
     return resolve_checkpoint(_roots(), name, model_folder=MODEL_FOLDER)
 
 
-class LoadPoseAnythingModel(io.ComfyNode):
+class LoadPoseAnythingModel(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -82,7 +83,7 @@ class LoadPoseAnythingModel(io.ComfyNode):
                                         progress=lambda done, total: bar.update_absolute(done, total)))
 
 
-class ConvertPoseAnythingCheckpoint(io.ComfyNode):
+class ConvertPoseAnythingCheckpoint(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -115,7 +116,7 @@ class ConvertPoseAnythingCheckpoint(io.ComfyNode):
         return io.NodeOutput(target.name, ui={"text": [f"wrote models/{MODEL_FOLDER}/{target.name}"]})
 
 
-class PoseAnythingConditioning(io.ComfyNode):
+class PoseAnythingConditioning(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -155,7 +156,7 @@ class PoseAnythingConditioning(io.ComfyNode):
                              node_helpers.conditioning_set_values(negative, built.positive_values), built.latent)
 
 
-class PoseAnythingPartMasks(io.ComfyNode):
+class PoseAnythingPartMasks(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -188,7 +189,7 @@ class PoseAnythingPartMasks(io.ComfyNode):
         return io.NodeOutput(parts, parts_preview(parts, size), parts.alpha)
 
 
-class PoseAnythingGuider(io.ComfyNode):
+class PoseAnythingGuider(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -239,7 +240,7 @@ class PoseAnythingGuider(io.ComfyNode):
         return io.NodeOutput(make_guider(model, positive, negative, cfg, parts, settings, has_ptcm=has_ptcm))
 
 
-class PoseAnythingSkeletonFromMasks(io.ComfyNode):
+class PoseAnythingSkeletonFromMasks(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

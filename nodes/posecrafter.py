@@ -21,6 +21,7 @@ from ..posegen_core.posecrafter.inversion import METHODS, invert_to_noise
 from ..posegen_core.posecrafter.latent_edit import PART_NAMES
 from ..posegen_core.posecrafter.start_noise import InvertedNoise
 from ..posegen_core.posegen.conditioning import latent_frames
+from .checked_node import PoseGenNode
 from .pose_common import pose_input, read_poses
 
 log = logging.getLogger("posegen")
@@ -29,7 +30,7 @@ log = logging.getLogger("posegen")
 FaceHandEditType = io.Custom("POSEGEN_FACE_HAND_EDIT")
 
 
-class PoseGenReferenceInversion(io.ComfyNode):
+class PoseGenReferenceInversion(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -113,7 +114,7 @@ def _edit_inputs() -> list[io.Input]:
     ]
 
 
-class PoseGenLatentFaceHandEdit(io.ComfyNode):
+class PoseGenLatentFaceHandEdit(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
@@ -137,7 +138,7 @@ class PoseGenLatentFaceHandEdit(io.ComfyNode):
                                           robust=robust, box_padding=box_padding, feather=feather, at_step=at_step))
 
 
-class PoseGenFaceHandEditSampler(io.ComfyNode):
+class PoseGenFaceHandEditSampler(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from comfy_api.v0_0_2 import io
 
 from ..posegen_core.wan.schedule import POSEGEN_SHIFT, POSEGEN_STEPS, flow_match_sigmas
+from .checked_node import PoseGenNode
 
 
-class PoseGenScheduler(io.ComfyNode):
+class PoseGenScheduler(PoseGenNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(

@@ -4,6 +4,7 @@ Packages, lowest first; a package imports only from packages above it in this li
 checks it, ruff's TID251 keeps the ComfyUI-free ones free of ComfyUI):
 
 - ``errors``       PoseGenInputError, the one error type users see.                         ComfyUI-free.
+- ``input_checks`` the values of IMAGE and MASK inputs: finite, in 0..1, RGB.               ComfyUI-free.
 - ``poses``        poses of any skeleton: formats, extraction, sequence ops, retargeting, rendering.   ComfyUI-free.
 - ``video``        video files written while they are made (PyAV), never half-written.   ComfyUI-free.
 - ``wan``          what both model families share on ComfyUI's Wan: sizes, ops, RoPE, schedule, weight
@@ -15,7 +16,8 @@ checks it, ruff's TID251 keeps the ComfyUI-free ones free of ComfyUI):
 - ``distributed``  the long video's chunks on several workers (Ray), same video bit for bit.  May import ComfyUI.
 - ``golden``       the fidelity runner against the golden sets of the public code.          May import ComfyUI.
 
-``comfy_env`` (makes ComfyUI importable outside its server, for tests and benchmarks) sits with ``errors``.
+``input_checks`` imports only ``errors``. ``comfy_env`` (makes ComfyUI importable outside its server, for tests and
+benchmarks) sits with ``errors``.
 The two model families never import each other. The nodes (``../nodes``) import from here; nothing here imports
 the nodes.
 

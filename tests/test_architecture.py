@@ -18,6 +18,7 @@ CORE = REPO / "posegen_core"
 # lowest first; a package may import from any earlier rank, never from its own rank's other packages or later ones
 LAYERS: list[set[str]] = [
     {"errors", "comfy_env"},
+    {"input_checks"},
     {"poses", "video"},
     {"wan"},
     {"posegen", "poseanything"},
@@ -26,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"distributed", "golden"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
-COMFYUI_FREE = {"errors", "poses", "video"}
+COMFYUI_FREE = {"errors", "input_checks", "poses", "video"}
 
 
 def core_unit(module: str) -> str | None:

@@ -19,6 +19,7 @@ from typing_extensions import override
 from .clip_vision import PoseGenStandInClipVisionEncode, stand_in_clip_vision_features
 from .common import CATEGORY, ensure_repo_on_path
 from .fail_on_workers import PoseGenStandInFailOnWorkers
+from .image_corrupt import PoseGenStandInImageCorrupt
 from .image_slice import PoseGenStandInImageSlice
 from .pose_preview import PoseGenStandInPosePreview, waving_sequence
 from .sleep import PoseGenStandInSleep
@@ -31,6 +32,7 @@ STAND_IN_NODES: list[type[io.ComfyNode]] = [
     PoseGenStandInClipVisionEncode,
     PoseGenStandInSleep,
     PoseGenStandInImageSlice,
+    PoseGenStandInImageCorrupt,
     PoseGenStandInPosePreview,
     PoseGenStandInFailOnWorkers,
 ]
@@ -52,6 +54,7 @@ __all__ = [
     "PoseGenStandInClipVisionEncode",
     "PoseGenStandInFailOnWorkers",
     "PoseGenStandInImageSlice",
+    "PoseGenStandInImageCorrupt",
     "PoseGenStandInPosePreview",
     "PoseGenStandInSleep",
     "PoseGenStandInTextEncode",

@@ -38,14 +38,16 @@ def list_checkpoints(roots: list[Path], is_checkpoint_folder: Callable[[Path], b
 
 def resolve_checkpoint(roots: list[Path], name: str, input_name: str = "checkpoint",
                        model_folder: str = MODEL_FOLDER) -> Path:
-    """The checkpoint called ``name`` under one of ``roots``; never a path outside them."""
+    """The checkpoint called ``name`` under one of ``roots``; never a path outside them for the name itself.
+
+    The name is joined to the root without resolving links: a relative name without ``..`` stays inside the root,
+    and a checkpoint the user linked into the folder (models on another disk) is found as ComfyUI finds its own."""
     if not name or Path(name).is_absolute() or ".." in Path(name).parts:
         raise PoseGenInputError(input_name, f"'{name}' is not a checkpoint name.",
                                 f"a folder or file inside models/{model_folder}")
     for root in roots:
-        root = Path(root).resolve()
-        candidate = (root / name).resolve()
-        if candidate.is_relative_to(root) and candidate.exists():
+        candidate = Path(root).absolute() / name
+        if candidate.exists():
             return candidate
     raise PoseGenInputError(input_name, f"'{name}' was not found.",
                             f"a checkpoint in models/{model_folder}")

@@ -420,3 +420,43 @@ def test_numerics_node_refuses_what_it_cannot_apply(comfy_server, tiny_prompt):
     assert error["node_type"] == "PoseGenNumerics"
     assert error["exception_message"].startswith("numerics: 'float16' is unknown") and "native, reference" in \
         error["exception_message"]
+
+
+def test_a_checkpoint_linked_in_from_another_disk_loads(comfy_server, comfy_models, tiny_prompt, tmp_path):
+    import shutil
+
+    other_disk = tmp_path / "other_disk" / "posegen-tiny-base"
+    shutil.copytree(comfy_models / "posegen" / "posegen-tiny-base", other_disk)
+    link = comfy_models / "posegen" / "posegen-linked-base"
+    link.symlink_to(other_disk, target_is_directory=True)
+    choices = comfy_server.object_info("LoadPoseGenModel")["LoadPoseGenModel"]["input"]["required"]["checkpoint"]
+    assert link.name in (choices[0] if isinstance(choices[0], list) else choices[1]["options"])
+    direct = _frames(comfy_server.run_ok(_with_frames(tiny_prompt, "direct", seed=31)))
+    prompt = _with_frames(tiny_prompt, "linked", seed=31)
+    node_of_type(prompt, "LoadPoseGenModel")["inputs"]["checkpoint"] = link.name
+    assert np.array_equal(direct, _frames(comfy_server.run_ok(prompt)))
+
+
+# --- IMAGE values -------------------------------------------------------------------------------------------------
+
+CORRUPT_IMAGES = {  # fault -> what the error says
+    "nan": "holds NaN or infinite values",
+    "inf": "holds NaN or infinite values",
+    "times_255": "They look like 8-bit values",
+    "times_7": "values run from",
+    "alpha_channel": "frames have 4 channels (RGBA",
+}
+
+
+@pytest.mark.parametrize("fault", sorted(CORRUPT_IMAGES))
+@pytest.mark.parametrize("input_name", ["reference_image", "pose_frames"])
+def test_broken_image_values_are_refused_naming_the_input(comfy_server, tiny_prompt, fault, input_name):
+    prompt = copy.deepcopy(tiny_prompt)
+    conditioning = node_of_type(prompt, "PoseGenConditioning")["inputs"]
+    prompt["98"] = {"class_type": "PoseGenStandInImageCorrupt",
+                    "inputs": {"image": conditioning[input_name], "fault": fault}}
+    conditioning[input_name] = ["98", 0]
+    error = _error(comfy_server, prompt)
+    assert error["node_type"] == "PoseGenConditioning"
+    message = error["exception_message"]
+    assert message.startswith(f"{input_name}: ") and CORRUPT_IMAGES[fault] in message, message

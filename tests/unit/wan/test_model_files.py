@@ -23,7 +23,7 @@ def test_lists_folders_and_converted_files_but_not_shards(roots):
 
 
 def test_resolves_inside_roots_only(roots):
-    assert resolve_checkpoint(roots, "converted.safetensors") == (roots[1] / "converted.safetensors").resolve()
+    assert resolve_checkpoint(roots, "converted.safetensors") == roots[1] / "converted.safetensors"
     for bad in ["../secret.safetensors", "/etc/passwd", "", "nope"]:
         with pytest.raises(PoseGenInputError):
             resolve_checkpoint(roots, bad)
@@ -35,3 +35,22 @@ def test_output_file_names(tmp_path):
     for bad in ["../x", "a/b", "", ".hidden", "x y"]:
         with pytest.raises(PoseGenInputError, match="output_name"):
             output_file(tmp_path, bad)
+
+
+def test_checkpoints_linked_in_from_another_disk_are_listed_and_found(roots, tmp_path):
+    elsewhere = tmp_path / "other_disk"
+    (elsewhere / "720p-81f-base-big").mkdir(parents=True)
+    (elsewhere / "720p-81f-base-big" / "model_config.json").write_text("{}")
+    (elsewhere / "big.safetensors").write_bytes(b"")
+    (roots[0] / "720p-81f-base-big").symlink_to(elsewhere / "720p-81f-base-big", target_is_directory=True)
+    (roots[1] / "big.safetensors").symlink_to(elsewhere / "big.safetensors")
+    (roots[1] / "linked").symlink_to(elsewhere, target_is_directory=True)  # a whole linked folder of models
+    listed = list_checkpoints(roots)
+    assert {"720p-81f-base-big", "big.safetensors", "linked/big.safetensors", "linked/720p-81f-base-big"} <= set(
+        listed)
+    folder = resolve_checkpoint(roots, "720p-81f-base-big")
+    assert folder.name == "720p-81f-base-big" and (folder / "model_config.json").is_file()  # the name it was given
+    assert resolve_checkpoint(roots, "linked/big.safetensors").is_file()
+    for bad in ["linked/../../secret.safetensors", "../other_disk/big.safetensors"]:
+        with pytest.raises(PoseGenInputError, match="checkpoint"):
+            resolve_checkpoint(roots, bad)
