@@ -236,9 +236,13 @@ def test_object_info_lists_the_node_with_its_inputs_and_outputs(comfy_server, na
     assert info["category"].split("/")[0] == "PoseGen"  # PoseGen, or a sub-menu of it
 
 
+def _checkpoint_choices(server: ComfyServer) -> list[str]:
+    choices = server.object_info("LoadPoseGenModel")["LoadPoseGenModel"]["input"]["required"]["checkpoint"]
+    return choices[0] if isinstance(choices[0], list) else choices[1]["options"]
+
+
 def test_checkpoint_choices_come_from_models_posegen(comfy_server):
-    choices = comfy_server.object_info("LoadPoseGenModel")["LoadPoseGenModel"]["input"]["required"]["checkpoint"]
-    options = choices[0] if isinstance(choices[0], list) else choices[1]["options"]
+    options = _checkpoint_choices(comfy_server)
     assert {"posegen-tiny-base", "posegen-tiny-cond", "wan2.1_t2v_tiny.safetensors"} <= set(options)
     assert not any(o.endswith(".bin") for o in options)
 
@@ -344,8 +348,7 @@ def test_converted_checkpoint_loads_and_gives_the_same_video(comfy_server, comfy
     result = comfy_server.run_ok(_convert_prompt("posegen_tiny_converted"))
     converted = comfy_models / "posegen" / "posegen_tiny_converted.safetensors"
     assert converted.is_file() and result.outputs["1"]["text"] == ["wrote models/posegen/" + converted.name]
-    choices = comfy_server.object_info("LoadPoseGenModel")["LoadPoseGenModel"]["input"]["required"]["checkpoint"]
-    assert converted.name in (choices[0] if isinstance(choices[0], list) else choices[1]["options"])
+    assert converted.name in _checkpoint_choices(comfy_server)
 
     from_folder = _frames(comfy_server.run_ok(_with_frames(tiny_prompt, "folder", seed=5)))
     prompt = _with_frames(tiny_prompt, "converted", seed=5)
@@ -429,8 +432,7 @@ def test_a_checkpoint_linked_in_from_another_disk_loads(comfy_server, comfy_mode
     shutil.copytree(comfy_models / "posegen" / "posegen-tiny-base", other_disk)
     link = comfy_models / "posegen" / "posegen-linked-base"
     link.symlink_to(other_disk, target_is_directory=True)
-    choices = comfy_server.object_info("LoadPoseGenModel")["LoadPoseGenModel"]["input"]["required"]["checkpoint"]
-    assert link.name in (choices[0] if isinstance(choices[0], list) else choices[1]["options"])
+    assert link.name in _checkpoint_choices(comfy_server)
     direct = _frames(comfy_server.run_ok(_with_frames(tiny_prompt, "direct", seed=31)))
     prompt = _with_frames(tiny_prompt, "linked", seed=31)
     node_of_type(prompt, "LoadPoseGenModel")["inputs"]["checkpoint"] = link.name
